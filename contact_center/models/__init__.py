@@ -1,0 +1,23 @@
+"""Domain models, one module per noun; import them from here."""
+
+from contact_center.models.agent import Agent
+from contact_center.models.attachment import Attachment
+from contact_center.models.conversation import Conversation
+from contact_center.models.customer import Customer
+from contact_center.models.identity import Identity
+from contact_center.models.inbox import Inbox
+from contact_center.models.outbox import Delivery
+from contact_center.models.team import Team
+from contact_center.models.timeline import TimelineEntry
+
+__all__ = [
+    "Agent",
+    "Attachment",
+    "Conversation",
+    "Customer",
+    "Delivery",
+    "Identity",
+    "Inbox",
+    "Team",
+    "TimelineEntry",
+]

@@ -1,0 +1,29 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Agent(AbstractUser):
+    """A person who works in the console. Roles widen what they may see and change."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        SUPERVISOR = "supervisor", "Supervisor"
+        AGENT = "agent", "Agent"
+
+    display_name = models.CharField(max_length=120, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+
+    class Meta:
+        db_table = "cc_agent"
+
+    def __str__(self):
+        return self.public_name
+
+    @property
+    def public_name(self) -> str:
+        """The name customers see on replies."""
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def sees_every_inbox(self) -> bool:
+        return self.role in {self.Role.ADMIN, self.Role.SUPERVISOR}

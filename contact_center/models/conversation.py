@@ -1,0 +1,51 @@
+from django.db import models
+
+
+class Conversation(models.Model):
+    """A thread between a customer and support in one inbox."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending"
+        SNOOZED = "snoozed", "Snoozed"
+        RESOLVED = "resolved", "Resolved"
+
+    class Priority(models.IntegerChoices):
+        NONE = 0, "None"
+        LOW = 1, "Low"
+        MEDIUM = 2, "Medium"
+        HIGH = 3, "High"
+        URGENT = 4, "Urgent"
+
+    customer = models.ForeignKey("contact_center.Customer", related_name="conversations", on_delete=models.CASCADE)
+    inbox = models.ForeignKey("contact_center.Inbox", related_name="conversations", on_delete=models.PROTECT)
+    # The identity the customer wrote from: replies go back to it unless the agent picks another.
+    identity = models.ForeignKey("contact_center.Identity", null=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        "contact_center.Agent", null=True, blank=True, related_name="assigned_conversations", on_delete=models.SET_NULL
+    )
+    team = models.ForeignKey("contact_center.Team", null=True, blank=True, on_delete=models.SET_NULL)
+    priority = models.IntegerField(choices=Priority.choices, default=Priority.NONE)
+    subject = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(db_index=True)
+    # The seq of the newest entry. Bumped under a row lock, so seqs never repeat or go backwards.
+    last_seq = models.PositiveIntegerField(default=0)
+    # The same for entries the customer may see; the widget resumes on this gap-free sequence.
+    last_public_seq = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "cc_conversation"
+        indexes = [
+            models.Index(fields=["inbox", "status", "-last_activity_at"], name="conv_inbox_status_activity"),
+            models.Index(fields=["customer", "inbox", "-created_at"], name="conv_customer_inbox"),
+        ]
+
+    def __str__(self):
+        return f"Conversation #{self.pk}"
+
+    def get_absolute_url(self):
+        return f"/console/conversations/{self.pk}/"

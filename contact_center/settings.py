@@ -1,0 +1,229 @@
+"""Parley settings.
+
+The embedded default needs nothing: SQLite under ``var/`` and the in-memory channel layer. Production
+sets ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` (channels-redis), ``SECRET_KEY``, ``ALLOWED_HOSTS``
+and ``PUBLIC_BASE_URL``. See docs/configuration.md for every variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from contact_center.lib import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env.get_str("PARLEY_VAR_DIR") or BASE_DIR / "var")
+
+DEBUG = env.get_bool("DEBUG", default=False)
+
+# --- Secret key -----------------------------------------------------------------------------------
+# With DEBUG on (the embedded default, `make run`) a key is generated into var/ on first start and
+# kept, so sessions and visitor tokens survive restarts. With DEBUG off the operator must provide a
+# real key: a missing or placeholder key would let anyone forge sessions and visitor tokens.
+_PLACEHOLDER_KEYS = {"", "changeme", "change-me", "secret", "insecure", "your-secret-key"}
+
+
+def _secret_key() -> str:
+    key = env.get_str("SECRET_KEY")
+    if key is not None:
+        placeholder = key.strip().lower() in _PLACEHOLDER_KEYS or key.startswith("django-insecure")
+        if not DEBUG and (placeholder or len(key) < 32):
+            raise ImproperlyConfigured("SECRET_KEY is a placeholder or shorter than 32 characters")
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
+    key_file = VAR_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _secret_key()
+
+PUBLIC_BASE_URL = (env.get_str("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+_public = urlsplit(PUBLIC_BASE_URL)
+if _public.scheme not in {"http", "https"} or not _public.hostname:
+    raise ImproperlyConfigured(f"PUBLIC_BASE_URL={PUBLIC_BASE_URL!r} must be an absolute http(s) URL")
+
+ALLOWED_HOSTS = env.get_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", _public.hostname])
+CSRF_TRUSTED_ORIGINS = [f"{_public.scheme}://{_public.netloc}"]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "contact_center",
+    "widget",
+    "kb",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "contact_center.urls"
+ASGI_APPLICATION = "contact_center.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------------
+# SQLite in WAL mode lets readers run beside the one writer; IMMEDIATE transactions take the write
+# lock at BEGIN, so two writers queue on busy_timeout instead of failing with "database is locked"
+# when a read lock would have to be upgraded half-way through.
+_SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+}
+_database_url = env.get_str("DATABASE_URL")
+if _database_url:
+    try:
+        _db = dj_database_url.parse(_database_url, conn_max_age=0, conn_health_checks=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL cannot be parsed: {exc}") from exc
+    if _db["ENGINE"] not in {"django.db.backends.postgresql", "django.db.backends.sqlite3"}:
+        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or sqlite:// URL")
+    if _db["ENGINE"] == "django.db.backends.sqlite3":
+        _db["OPTIONS"] = dict(_SQLITE_OPTIONS)
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _db = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "parley.sqlite3",
+        "OPTIONS": dict(_SQLITE_OPTIONS),
+    }
+_test_name = env.get_str("TEST_DATABASE_NAME")
+if not _test_name and _db["ENGINE"] == "django.db.backends.sqlite3":
+    # Tests run on a file in WAL mode, as production does. Django's default test database, a
+    # shared-cache in-memory one, fails a second writer at once ("database table is locked") instead
+    # of queueing it on the busy timeout. One file per process: test suites may run side by side.
+    _test_name = str(Path(tempfile.gettempdir()) / f"parley-test-{os.getpid()}.sqlite3")
+_db["TEST"] = {"NAME": _test_name} if _test_name else {}
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channel layer ----------------------------------------------------------------------------------
+REDIS_URL = env.get_str("REDIS_URL") or ""
+if REDIS_URL:
+    from redis import exceptions as redis_errors
+
+    if urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} must be a redis://, rediss:// or unix:// URL")
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # Every consumer waits on a blocking BZPOPMIN of 5 s. redis-py 8 made reads time out
+                # after 5 s by default, which killed each idle socket (1011) every 5 s
+                # (django/channels_redis#422): give reads a bound above the blocking wait instead.
+                # After Redis restarts, every pooled connection is dead and redis-py (no retries by
+                # default) failed the next command on each: a handshake refused or an event dropped
+                # while Redis was already back. Retry once on a fresh connection instead.
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": 15, "retry_on_error": [redis_errors.ConnectionError]}
+                ],
+                "prefix": env.get_str("PARLEY_CHANNEL_PREFIX") or "parley",
+                # Consoles of busy agents receive bursts; a full channel drops events, which is
+                # harmless (clients resume from the database) but worth keeping rare.
+                "capacity": 1000,
+                "expiry": 30,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+
+# --- Auth ---------------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "contact_center.Agent"
+LOGIN_URL = "/console/login/"
+LOGIN_REDIRECT_URL = "/console/"
+LOGOUT_REDIRECT_URL = "/console/login/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = VAR_DIR / "media"
+WHITENOISE_USE_FINDERS = True
+if DEBUG:
+    # The embedded default serves static files straight from the apps (finders); WhiteNoise still
+    # warns when STATIC_ROOT is missing, so give it the (empty) folder collectstatic would fill.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+if _public.scheme == "https":
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Parley -------------------------------------------------------------------------------------------
+# Transports by inbox kind, as dotted paths resolved lazily: the core never imports an adapter.
+PARLEY_TRANSPORTS = {
+    "widget": "widget.transport.WidgetTransport",
+}
+PARLEY_OUTBOX = {
+    "max_attempts": env.get_int("PARLEY_OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
+    "lease_seconds": env.get_int("PARLEY_OUTBOX_LEASE_SECONDS", 60, minimum=1),
+    "backoff_base_seconds": 2,
+    "backoff_cap_seconds": 3600,
+    "poll_seconds": 2,
+}
+# Visitor tokens are long-lived: the widget keeps the visitor's history across visits.
+PARLEY_VISITOR_TOKEN_MAX_AGE = env.get_int("PARLEY_VISITOR_TOKEN_MAX_AGE", 60 * 60 * 24 * 365, minimum=60)
+PARLEY_MESSAGE_MAX_CHARS = 10_000
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.get_str("LOG_LEVEL") or "INFO"},
+    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+}
