@@ -1,0 +1,31 @@
+"""Permission-checked fetches: what an agent may see."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from contact_center.models import Agent, Conversation, Inbox
+
+
+class AccessDenied(Exception):
+    """The agent may not see this object (or it does not exist: callers cannot tell, by design)."""
+
+
+def visible_inboxes(agent: Agent) -> QuerySet[Inbox]:
+    if agent.sees_every_inbox:
+        return Inbox.objects.all()
+    return Inbox.objects.filter(members=agent)
+
+
+def visible_conversations(agent: Agent) -> QuerySet[Conversation]:
+    if agent.sees_every_inbox:
+        return Conversation.objects.all()
+    return Conversation.objects.filter(inbox__members=agent)
+
+
+def access_conversation(agent: Agent, conversation_id: int) -> Conversation:
+    """The conversation if ``agent`` may see it, else ``AccessDenied``."""
+    try:
+        return visible_conversations(agent).select_related("inbox", "customer", "assignee").get(pk=conversation_id)
+    except (Conversation.DoesNotExist, ValueError, TypeError) as exc:
+        raise AccessDenied(f"conversation {conversation_id!r} is not visible") from exc

@@ -1,0 +1,118 @@
+"""Receiving from customers: the one entry point every channel funnels into."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contact_center.actions.timeline import append_entry, lock_conversation
+from contact_center.lib.envelope import InboundEnvelope
+from contact_center.lib.identity import normalize_identity
+from contact_center.models import Conversation, Customer, Identity, Inbox, TimelineEntry
+
+logger = logging.getLogger(__name__)
+
+# Concurrent twins of a message race on unique constraints (the entry, a new identity); the loser
+# retries once the winner has committed and then finds the winner's rows.
+_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class ReceiveResult:
+    entry: TimelineEntry
+    created: bool
+
+
+def do_receive_inbound(envelope: InboundEnvelope) -> ReceiveResult:
+    """Store ``envelope`` on its customer's timeline and publish it; idempotent on (inbox, external_id).
+
+    Finds or creates the customer by the sender's normalised identity (the same address is the same
+    customer in every inbox), continues or opens the conversation (reopening one that was resolved,
+    pending or snoozed), appends the entry and publishes after commit. Receiving an envelope that is
+    already stored returns the stored entry with ``created=False`` and publishes nothing.
+    Raises ``ValidationError`` for a sender value that does not normalise, ``Inbox.DoesNotExist``.
+    """
+    value = normalize_identity(envelope.sender.kind, envelope.sender.value)
+    for attempt in range(_ATTEMPTS):
+        stored = _stored_entry(envelope)
+        if stored is not None:
+            return ReceiveResult(stored, created=False)
+        try:
+            with transaction.atomic():
+                return ReceiveResult(_receive(envelope, value), created=True)
+        except IntegrityError:
+            if attempt == _ATTEMPTS - 1:
+                raise
+            logger.info("inbound %s lost a race to a concurrent twin; retrying", envelope.external_id)
+    raise AssertionError("unreachable")
+
+
+def _stored_entry(envelope: InboundEnvelope) -> TimelineEntry | None:
+    return TimelineEntry.objects.filter(inbox_id=envelope.inbox_id, external_id=envelope.external_id).first()
+
+
+def _receive(envelope: InboundEnvelope, value: str) -> TimelineEntry:
+    inbox = Inbox.objects.get(pk=envelope.inbox_id)
+    identity = _find_or_create_identity(envelope.sender.kind, value, envelope.sender.display_name)
+    # Locking the customer serialises concurrent first messages, so they share one new conversation.
+    customer = Customer.objects.select_for_update().get(pk=identity.customer_id)
+    conversation = _find_or_open_conversation(inbox, customer, identity, envelope)
+    entry = append_entry(
+        conversation,
+        kind=envelope.kind,
+        direction=TimelineEntry.Direction.IN,
+        body=envelope.body,
+        payload=envelope.payload,
+        external_id=envelope.external_id,
+    )
+    customer.last_seen_at = entry.created_at
+    customer.save(update_fields=["last_seen_at"])
+    return entry
+
+
+def _find_or_create_identity(kind: str, value: str, display_name: str) -> Identity:
+    identity = Identity.objects.filter(kind=kind, value=value).first()
+    if identity is not None:
+        return identity
+    # A concurrent twin may create the same identity: the unique constraint fails this savepoint and
+    # do_receive_inbound retries, then finds the twin's identity and customer.
+    with transaction.atomic():
+        customer = Customer.objects.create(name=display_name)
+        return Identity.objects.create(customer=customer, kind=kind, value=value)
+
+
+def _find_or_open_conversation(
+    inbox: Inbox, customer: Customer, identity: Identity, envelope: InboundEnvelope
+) -> Conversation:
+    candidates = Conversation.objects.filter(inbox=inbox, customer=customer)
+    found = None
+    if envelope.thread_hint is not None:
+        found = candidates.filter(pk=envelope.thread_hint).values_list("pk", flat=True).first()
+    if found is None and envelope.continue_latest:
+        found = candidates.order_by("-created_at", "-pk").values_list("pk", flat=True).first()
+    if found is None:
+        conversation = Conversation.objects.create(
+            customer=customer,
+            inbox=inbox,
+            identity=identity,
+            subject=envelope.subject[:255],
+            last_activity_at=timezone.now(),
+        )
+        return lock_conversation(conversation.pk)
+    conversation = lock_conversation(found)
+    if conversation.status != Conversation.Status.OPEN:
+        previous = conversation.status
+        conversation.status = Conversation.Status.OPEN
+        conversation.resolved_at = None
+        conversation.save(update_fields=["status", "resolved_at"])
+        append_entry(
+            conversation,
+            kind=TimelineEntry.Kind.ACTIVITY,
+            direction=TimelineEntry.Direction.INTERNAL,
+            body="Reopened: the customer wrote again",
+            payload={"event": "status", "from": previous, "to": Conversation.Status.OPEN},
+        )
+    return conversation

@@ -1,0 +1,158 @@
+"""The outbox: durable deliveries, claimed by workers under a lease, retried with backoff.
+
+State machine of a ``Delivery``::
+
+    pending --claim--> sending --sent--> sent
+       ^                  |  \\--permanent error or last attempt--> dead
+       +--retry backoff---+
+    sending with an expired lease (its worker died) is claimed again like a due pending row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from contact_center.actions.timeline import lock_conversation, publish_entry
+from contact_center.lib import payloads
+from contact_center.models import Delivery, TimelineEntry
+from contact_center.transports import OutboundMessage
+
+# Workers wait on this channel between polls, so a new delivery goes out at once instead of at the
+# next poll. Losing a wake-up costs one poll interval, nothing more.
+WAKE_CHANNEL = "parley.outbox.wake"
+
+
+def enqueue_delivery(entry: TimelineEntry, transport: str) -> Delivery:
+    """Create the outbox row for ``entry`` inside the caller's transaction and wake a worker on commit."""
+    delivery = Delivery.objects.create(
+        entry=entry,
+        transport=transport,
+        max_attempts=settings.PARLEY_OUTBOX["max_attempts"],
+        next_attempt_at=timezone.now(),
+    )
+    transaction.on_commit(_wake_workers)
+    return delivery
+
+
+def _wake_workers() -> None:
+    # A lost wake-up (layer down, channel full) is caught by the workers' next poll.
+    with contextlib.suppress(Exception):
+        async_to_sync(get_channel_layer().send)(WAKE_CHANNEL, {"type": "outbox.wake"})
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with full jitter (AWS architecture blog): spreads retries of a burst."""
+    base = settings.PARLEY_OUTBOX["backoff_base_seconds"]
+    cap = settings.PARLEY_OUTBOX["backoff_cap_seconds"]
+    return random.uniform(base, min(cap, base * 2**attempts))
+
+
+def claim_due_deliveries(worker: str, limit: int = 20) -> list[int]:
+    """Lease up to ``limit`` due deliveries to ``worker``; returns their ids.
+
+    Due means pending with ``next_attempt_at`` reached, or sending with an expired lease (the worker
+    that held it died). SKIP LOCKED lets many workers claim side by side on PostgreSQL; SQLite has a
+    single writer, which serialises claims anyway.
+    """
+    now = timezone.now()
+    lease = timedelta(seconds=settings.PARLEY_OUTBOX["lease_seconds"])
+    due = Q(state=Delivery.State.PENDING, next_attempt_at__lte=now) | Q(
+        state=Delivery.State.SENDING, lease_expires_at__lte=now
+    )
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(due)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Delivery.objects.filter(pk__in=ids).update(
+                state=Delivery.State.SENDING,
+                lease_expires_at=now + lease,
+                leased_by=worker,
+                attempts=F("attempts") + 1,
+            )
+    return ids
+
+
+def load_outbound(delivery_id: int) -> OutboundMessage:
+    delivery = Delivery.objects.select_related(
+        "entry__author", "entry__conversation__inbox", "entry__conversation__identity"
+    ).get(pk=delivery_id)
+    entry = delivery.entry
+    conversation = entry.conversation
+    inbox = conversation.inbox
+    identity = conversation.identity
+    return OutboundMessage(
+        delivery_id=delivery.pk,
+        idempotency_key=str(delivery.idempotency_key),
+        inbox={"id": inbox.pk, "kind": inbox.kind, "address": inbox.address, "config": inbox.config},
+        conversation_id=conversation.pk,
+        customer_id=conversation.customer_id,
+        to_kind=identity.kind if identity else None,
+        to_value=identity.value if identity else None,
+        subject=conversation.subject,
+        body=entry.body,
+        public_entry=payloads.entry_for_visitor(entry),
+    )
+
+
+def do_mark_sent(delivery_id: int, worker: str, provider_message_id: str | None = None) -> bool:
+    """Record a successful send. Returns False (and changes nothing) if ``worker`` lost its lease."""
+    with transaction.atomic():
+        delivery = _leased(delivery_id, worker)
+        if delivery is None:
+            return False
+        delivery.state = Delivery.State.SENT
+        delivery.sent_at = timezone.now()
+        delivery.lease_expires_at = None
+        delivery.provider_message_id = provider_message_id or ""
+        delivery.save(update_fields=["state", "sent_at", "lease_expires_at", "provider_message_id"])
+        _set_entry_status(delivery.entry_id, TimelineEntry.DeliveryStatus.SENT)
+    return True
+
+
+def do_mark_failed(delivery_id: int, worker: str, error: str, *, permanent: bool) -> str | None:
+    """Record a failed attempt: back to pending with backoff, or dead after a permanent error or the
+    last attempt (the entry then shows as failed in the console). Returns the new state, or None if
+    ``worker`` lost its lease."""
+    with transaction.atomic():
+        delivery = _leased(delivery_id, worker)
+        if delivery is None:
+            return None
+        delivery.last_error = error[:2000]
+        delivery.lease_expires_at = None
+        if permanent or delivery.attempts >= delivery.max_attempts:
+            delivery.state = Delivery.State.DEAD
+            _set_entry_status(delivery.entry_id, TimelineEntry.DeliveryStatus.FAILED)
+        else:
+            delivery.state = Delivery.State.PENDING
+            delivery.next_attempt_at = timezone.now() + timedelta(seconds=backoff_seconds(delivery.attempts))
+        delivery.save(update_fields=["state", "last_error", "lease_expires_at", "next_attempt_at"])
+    return delivery.state
+
+
+def _leased(delivery_id: int, worker: str) -> Delivery | None:
+    return (
+        Delivery.objects.select_for_update()
+        .filter(pk=delivery_id, state=Delivery.State.SENDING, leased_by=worker)
+        .first()
+    )
+
+
+def _set_entry_status(entry_id: int, status: str) -> None:
+    entry = TimelineEntry.objects.select_related("author").get(pk=entry_id)
+    conversation = lock_conversation(entry.conversation_id)
+    entry.delivery_status = status
+    entry.save(update_fields=["delivery_status"])
+    publish_entry(conversation, entry, customer_too=False, type_="entry.updated")

@@ -1,0 +1,80 @@
+"""Appending entries to a conversation's timeline and telling everyone who may see them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from contact_center.actions.events import send_event_on_commit
+from contact_center.lib import payloads, recipients
+from contact_center.models import Agent, Conversation, TimelineEntry
+
+
+def append_entry(
+    conversation: Conversation,
+    *,
+    kind: str,
+    direction: str,
+    body: str = "",
+    author: Agent | None = None,
+    payload: dict[str, Any] | None = None,
+    external_id: str | None = None,
+    delivery_status: str = "",
+) -> TimelineEntry:
+    """Write the next entry of ``conversation``. The caller holds the conversation's row lock.
+
+    Bumps the conversation's seq counters and activity time (saved here) and schedules the events:
+    agents of the inbox always hear of it; the customer's live sessions only of what they may see.
+    """
+    entry = TimelineEntry(
+        conversation=conversation,
+        customer_id=conversation.customer_id,
+        inbox_id=conversation.inbox_id,
+        kind=kind,
+        direction=direction,
+        body=body,
+        author=author,
+        payload=payload or {},
+        external_id=external_id,
+        delivery_status=delivery_status,
+    )
+    conversation.last_seq += 1
+    entry.seq = conversation.last_seq
+    if entry.visible_to_customer:
+        conversation.last_public_seq += 1
+        entry.public_seq = conversation.last_public_seq
+    entry.save()
+    conversation.last_activity_at = entry.created_at
+    conversation.save(update_fields=["last_seq", "last_public_seq", "last_activity_at"])
+    publish_entry(conversation, entry, customer_too=direction != TimelineEntry.Direction.OUT)
+    return entry
+
+
+def publish_entry(conversation: Conversation, entry: TimelineEntry, *, customer_too: bool, type_="entry.created"):
+    """Schedule the events for ``entry``. Outbound entries reach the customer through their transport."""
+    send_event_on_commit(
+        {
+            "type": type_,
+            "conversation": payloads.conversation_summary(conversation),
+            "entry": payloads.entry_for_agent(entry),
+        },
+        recipients.agent_groups(conversation),
+    )
+    if customer_too:
+        customer_groups = recipients.customer_groups(conversation, entry)
+        if customer_groups:
+            send_event_on_commit({"type": "message", "message": payloads.entry_for_visitor(entry)}, customer_groups)
+
+
+def lock_conversation(conversation_id: int) -> Conversation:
+    """The conversation, row-locked for the rest of the transaction, with what summaries need."""
+    return (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("inbox", "customer", "assignee")
+        .get(pk=conversation_id)
+    )
+
+
+def now():
+    return timezone.now()

@@ -1,0 +1,60 @@
+"""What an entry or conversation looks like on the wire, for each audience.
+
+Visitors get a narrow, explicit shape: nothing about agents but their public name, never payload
+internals. Keep the two functions apart so a field added for agents cannot leak to customers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from contact_center.models import Conversation, TimelineEntry
+
+
+def entry_for_agent(entry: TimelineEntry) -> dict[str, Any]:
+    author = entry.author
+    return {
+        "id": entry.pk,
+        "conversation": entry.conversation_id,
+        "customer": entry.customer_id,
+        "seq": entry.seq,
+        "kind": entry.kind,
+        "direction": entry.direction,
+        "author": {"id": author.pk, "name": author.public_name} if author else None,
+        "body": entry.body,
+        "payload": entry.payload,
+        "delivery_status": entry.delivery_status,
+        "created_at": entry.created_at.isoformat(),
+    }
+
+
+def entry_for_visitor(entry: TimelineEntry) -> dict[str, Any]:
+    if entry.public_seq is None:
+        raise ValueError("internal entries are never sent to visitors")
+    return {
+        "id": entry.pk,
+        "conversation": entry.conversation_id,
+        "seq": entry.public_seq,
+        "direction": entry.direction,
+        "author_name": entry.author.public_name if entry.author else None,
+        "body": entry.body,
+        "client_id": entry.payload.get("client_id") if entry.direction == "in" else None,
+        "created_at": entry.created_at.isoformat(),
+    }
+
+
+def conversation_summary(conversation: Conversation) -> dict[str, Any]:
+    """The row a console list shows. Expects customer, inbox and assignee to be loaded."""
+    assignee = conversation.assignee
+    return {
+        "id": conversation.pk,
+        "inbox": {"id": conversation.inbox_id, "name": conversation.inbox.name, "kind": conversation.inbox.kind},
+        "customer": {"id": conversation.customer_id, "name": str(conversation.customer)},
+        "status": conversation.status,
+        "assignee": {"id": assignee.pk, "name": assignee.public_name} if assignee else None,
+        "priority": conversation.priority,
+        "subject": conversation.subject,
+        "last_seq": conversation.last_seq,
+        "last_activity_at": conversation.last_activity_at.isoformat(),
+    }
