@@ -1,0 +1,120 @@
+"""The agent-console socket. A pipe: authenticate, validate frames, call one action, forward events.
+
+Protocol: docs/protocols/console-socket.md.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from channels.db import database_sync_to_async
+from django.core.exceptions import ValidationError
+
+from contact_center import history
+from contact_center.access import AccessDenied, access_conversation, visible_inboxes
+from contact_center.actions.replies import do_add_note, do_send_reply
+from contact_center.lib import payloads, recipients
+from contact_center.lib.sockets import JsonFrameConsumer, bad_frame
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+MAX_RESUME = 500
+
+
+class AgentConsumer(JsonFrameConsumer):
+    groups_joined: list[str]
+    agent = None
+
+    async def connect(self):
+        self.groups_joined = []
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            # Accept, then close: a close before accepting is answered with HTTP 403 (ASGI spec) and the
+            # browser only sees 1006, never the 4401 that sends console.js to the login page.
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.agent = user
+        self.authenticated = True
+        inbox_ids = await database_sync_to_async(lambda: list(visible_inboxes(user).values_list("pk", flat=True)))()
+        for inbox_id in inbox_ids:
+            group = recipients.inbox_group(inbox_id)
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+        await self.accept()
+
+    async def disconnect(self, code):
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        handlers = {"hello": self.on_hello, "sync": self.on_sync, "reply": self.on_write, "note": self.on_write}
+        handler = handlers.get(content.get("type"))
+        if handler is None:
+            await self.send_json(bad_frame("unknown frame type"))
+            return
+        await handler(content)
+
+    async def cc_event(self, message):
+        await self.send_json(message["event"])
+
+    async def on_hello(self, content):
+        resume = content.get("resume") or {}
+        if not isinstance(resume, dict) or len(resume) > MAX_RESUME:
+            await self.send_json(bad_frame("resume is a map of at most 500"))
+            return
+        for conversation_id, last_seq in resume.items():
+            await self._replay(conversation_id, last_seq)
+        await self.send_json({"type": "ready"})
+
+    async def on_sync(self, content):
+        await self._replay(content.get("conversation"), content.get("after"))
+
+    async def _replay(self, conversation_id, after):
+        try:
+            conversation_id, after = int(conversation_id), max(0, int(after))
+            summary = await database_sync_to_async(_summary)(self.agent, conversation_id)
+        except (AccessDenied, TypeError, ValueError):
+            await self.send_json({"type": "error", "code": "not_found", "conversation": conversation_id})
+            return
+        while True:
+            batch = await database_sync_to_async(history.entries_after)(conversation_id, after)
+            for entry in batch:
+                await self.send_json({"type": "entry.created", "conversation": summary, "entry": entry})
+            if len(batch) < history.REPLAY_BATCH:
+                break
+            after = batch[-1]["seq"]
+
+    async def on_write(self, content):
+        client_id = content.get("client_id")
+        if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
+            await self.send_json(bad_frame("client_id is required"))
+            return
+        action = do_send_reply if content["type"] == "reply" else do_add_note
+        try:
+            entry = await database_sync_to_async(_write)(
+                action, self.agent, content.get("conversation"), content.get("body"), client_id
+            )
+        except AccessDenied:
+            await self.send_json({"type": "error", "code": "not_found", "client_id": client_id})
+            return
+        except ValidationError as exc:
+            await self.send_json(
+                {"type": "error", "code": "invalid", "message": exc.messages[0], "client_id": client_id}
+            )
+            return
+        await self.send_json({"type": "ack", "client_id": client_id, "entry": entry})
+
+
+def _summary(agent, conversation_id: int) -> dict:
+    return payloads.conversation_summary(access_conversation(agent, conversation_id))
+
+
+def _write(action, agent, conversation_id, body, client_id) -> dict:
+    try:
+        conversation_id = int(conversation_id)
+    except (TypeError, ValueError) as exc:
+        raise AccessDenied("no such conversation") from exc
+    entry = action(agent, conversation_id, body if isinstance(body, str) else "", client_id=client_id)
+    return payloads.entry_for_agent(entry)

@@ -1,0 +1,76 @@
+"""Widget HTTP endpoints: the conversation frame and the visitor session."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from contact_center.models import Inbox
+from widget.origins import origin_allowed
+from widget.tokens import check_visitor_token, issue_visitor_token, new_visitor_id
+
+_LOADER = Path(__file__).parent / "static" / "widget" / "loader.js"
+
+
+@cache
+def _loader_source() -> bytes:
+    return _LOADER.read_bytes()
+
+
+def loader(request: HttpRequest) -> HttpResponse:
+    """The embed script, at the stable address the snippet names. Short cache: fixes ship quickly."""
+    response = HttpResponse(_loader_source(), content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _inbox(public_key: str) -> Inbox:
+    try:
+        return Inbox.objects.get(public_key=public_key, kind=Inbox.Kind.WIDGET)
+    except Inbox.DoesNotExist as exc:
+        raise Http404("no such widget") from exc
+
+
+@xframe_options_exempt
+def frame(request: HttpRequest, public_key: str) -> HttpResponse:
+    """The conversation UI, framed by the host page. Only allowed origins may frame it."""
+    inbox = _inbox(public_key)
+    response = render(request, "widget/frame.html", {"inbox": inbox, "config": {"inbox": inbox.public_key}})
+    ancestors = "*" if "*" in inbox.allowed_origins else " ".join(["'self'", *inbox.allowed_origins])
+    response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    return response
+
+
+# Token auth, no cookies: CSRF cannot ride on a request that carries no ambient credential.
+@csrf_exempt
+@require_POST
+def session(request: HttpRequest) -> JsonResponse:
+    """Issue (or confirm) the visitor token for ``{"inbox": KEY, "token": optional}``."""
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return JsonResponse({"error": "the body must be JSON"}, status=400)
+    if not isinstance(data, dict) or not isinstance(data.get("inbox"), str):
+        return JsonResponse({"error": "inbox is required"}, status=400)
+    inbox = _inbox(data["inbox"])
+    if not origin_allowed(request.headers.get("Origin"), inbox.allowed_origins):
+        return JsonResponse({"error": "this origin may not use this widget"}, status=403)
+    token = data.get("token")
+    if isinstance(token, str) and token:
+        try:
+            claim = check_visitor_token(token)
+        except signing.BadSignature:
+            claim = None
+        if claim is not None and claim.inbox_key == inbox.public_key:
+            return JsonResponse({"token": token, "visitor_id": claim.visitor_id})
+    visitor_id = new_visitor_id()
+    return JsonResponse({"token": issue_visitor_token(inbox.public_key, visitor_id), "visitor_id": visitor_id})
