@@ -1,0 +1,97 @@
+"""Run Parley: every role in one process by default, or chosen roles for production.
+
+manage.py serve                       # web + websockets + outbox worker (the embedded default)
+manage.py serve --roles web --port 8001
+manage.py serve --roles worker
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+logger = logging.getLogger("parley.serve")
+
+ROLES = {"web", "worker"}
+
+
+class Command(BaseCommand):
+    help = "Serve Parley (web and websockets through daphne, and the outbox worker)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--roles", default="web,worker", help="comma-separated: web, worker (default: both)")
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--demo-banner", action="store_true", help="print the demo URLs and login once ready")
+
+    def handle(self, *args, roles, host, port, demo_banner, **options):
+        chosen = {r.strip() for r in roles.split(",") if r.strip()}
+        if not chosen or chosen - ROLES:
+            raise CommandError(f"--roles takes a comma-separated subset of {sorted(ROLES)}, not {roles!r}")
+        if "web" in chosen:
+            self._serve_web(host, port, with_worker="worker" in chosen, demo_banner=demo_banner)
+        else:
+            self._serve_worker_only()
+
+    def _serve_web(self, host: str, port: int, *, with_worker: bool, demo_banner: bool):
+        # daphne.server installs Twisted's asyncio reactor on import: import it before anything else
+        # touches Twisted.
+        from daphne.server import Server
+        from twisted.internet import reactor
+
+        from contact_center.asgi import application
+        from contact_center.worker import OutboxWorker
+
+        def ready():
+            if with_worker:
+                reactor.callLater(0, lambda: asyncio.ensure_future(OutboxWorker().run_forever()))
+            reactor.callLater(0.5, lambda: self._announce(host, port, with_worker, demo_banner))
+
+        interface = host.strip("[]")
+        endpoint = f"tcp:port={port}:interface={interface.replace(':', chr(92) + ':')}"
+        Server(
+            application=application,
+            endpoints=[endpoint],
+            signal_handlers=True,
+            ready_callable=ready,
+            application_close_timeout=10,
+            websocket_timeout=-1,  # visitor sockets stay open as long as the page does
+            proxy_forwarded_address_header="X-Forwarded-For" if not settings.DEBUG else None,
+            proxy_forwarded_port_header="X-Forwarded-Port" if not settings.DEBUG else None,
+            proxy_forwarded_proto_header="X-Forwarded-Proto" if not settings.DEBUG else None,
+            verbosity=0,
+        ).run()
+
+    def _announce(self, host: str, port: int, with_worker: bool, demo_banner: bool):
+        base = f"http://{host}:{port}"
+        roles = "web + worker" if with_worker else "web"
+        self.stdout.write(f"Parley is serving ({roles}) on {base}", ending="\n")
+        if demo_banner:
+            from contact_center.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAME
+
+            self.stdout.write(
+                "\n"
+                f"  Demo site with the chat widget:  {base}/\n"
+                f"  Agent console:                   {base}/console/\n"
+                f"  Demo login:                      {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
+                "\n  Press Ctrl+C to stop.\n"
+            )
+        self.stdout.flush()
+
+    def _serve_worker_only(self):
+        from contact_center.worker import OutboxWorker
+
+        async def main():
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            self.stdout.write("Parley outbox worker running; Ctrl+C to stop.")
+            self.stdout.flush()
+            await OutboxWorker().run_forever(stop)
+
+        asyncio.run(main())

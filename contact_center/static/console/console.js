@@ -1,0 +1,205 @@
+/* Parley console: the agent side of docs/protocols/console-socket.md.
+   The list and the open timeline come from HTTP; live changes come over the socket. Per conversation
+   it keeps the last contiguous seq it has; on (re)connect it sends them all and the server replays
+   what was missed, then the list is fetched again. Writes carry a client id, so resends are stored once. */
+(function () {
+  "use strict";
+  var listNode = document.getElementById("conversations");
+  var timeline = document.getElementById("timeline");
+  var form = document.getElementById("reply");
+  var input = document.getElementById("reply-body");
+  var asNote = document.getElementById("as-note");
+  var connection = document.getElementById("connection");
+
+  var conversations = {};   // id -> summary
+  var lastSeq = {};         // id -> highest contiguous seq known to this page
+  var seenSeqs = {};        // id -> {seq: true} for the open conversation
+  var unread = {};
+  var current = null;
+  var pending = {};         // client_id -> {frame, node}
+  var socket = null;
+  var attempt = 0;
+
+  function uuid() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    return String(Date.now()) + Math.random().toString(16).slice(2);
+  }
+
+  function renderList() {
+    var items = Object.values(conversations).sort(function (a, b) {
+      return a.last_activity_at < b.last_activity_at ? 1 : -1;
+    });
+    listNode.replaceChildren.apply(listNode, items.map(function (c) {
+      var li = document.createElement("li");
+      var b = document.createElement("button");
+      b.type = "button";
+      b.dataset.conversation = c.id;
+      b.setAttribute("aria-current", String(c.id === current));
+      var name = document.createElement("strong");
+      name.textContent = c.customer.name;
+      b.appendChild(name);
+      if (unread[c.id]) {
+        var badge = document.createElement("span");
+        badge.className = "unread";
+        badge.textContent = unread[c.id];
+        b.appendChild(badge);
+      }
+      var meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = c.inbox.name + " · " + c.status;
+      b.appendChild(meta);
+      b.addEventListener("click", function () { open(c.id); });
+      li.appendChild(b);
+      return li;
+    }));
+    var total = Object.values(unread).reduce(function (a, b) { return a + b; }, 0);
+    document.title = (total ? "(" + total + ") " : "") + "Console · Parley";
+  }
+
+  function entryNode(e) {
+    var li = document.createElement("li");
+    li.className = "entry " + (e.kind === "message" ? e.direction : e.kind);
+    li.dataset.seq = e.seq;
+    li.dataset.id = e.id;
+    var customer = conversations[e.conversation] && conversations[e.conversation].customer;
+    var author = e.author ? e.author.name + (e.kind === "note" ? " · note" : "")
+      : (e.direction === "in" && customer ? customer.name : "");
+    if (author) {
+      var who = document.createElement("span");
+      who.className = "who";
+      who.textContent = author;
+      li.appendChild(who);
+    }
+    var body = document.createElement("span");
+    body.className = "body";
+    body.textContent = e.body;
+    li.appendChild(body);
+    var meta = [];
+    if (e.created_at) meta.push(new Date(e.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+    if (e.delivery_status) meta.push(e.delivery_status);
+    if (meta.length) {
+      var s = document.createElement("span");
+      s.className = "status";
+      s.textContent = meta.join(" · ");
+      li.appendChild(s);
+    }
+    if (e.delivery_status === "failed") li.classList.add("failed");
+    return li;
+  }
+
+  function showEntry(e) {
+    var seen = seenSeqs[e.conversation] || (seenSeqs[e.conversation] = {});
+    if (e.conversation === current) {
+      var existing = timeline.querySelector('[data-id="' + e.id + '"]');
+      var node = entryNode(e);
+      if (existing) { existing.replaceWith(node); }
+      else {
+        var clientId = e.payload && e.payload.client_id;
+        if (clientId && pending[clientId]) { pending[clientId].node.replaceWith(node); delete pending[clientId]; }
+        else {
+          // Keep seq order even when events arrive out of order.
+          var after = null;
+          timeline.querySelectorAll(".entry[data-seq]").forEach(function (n) {
+            if (Number(n.dataset.seq) > e.seq && !after) after = n;
+          });
+          timeline.insertBefore(node, after);
+        }
+        timeline.scrollTop = timeline.scrollHeight;
+      }
+    }
+    seen[e.seq] = true;
+    var last = lastSeq[e.conversation] || 0;
+    while (seen[last + 1]) last += 1;
+    lastSeq[e.conversation] = last;
+    if (e.seq > last + 1 && socket && socket.readyState === 1) {
+      socket.send(JSON.stringify({ type: "sync", conversation: e.conversation, after: last }));
+    }
+  }
+
+  function onEvent(event) {
+    if (event.type === "entry.created" || event.type === "entry.updated") {
+      var c = event.conversation;
+      var known = conversations[c.id];
+      conversations[c.id] = c;
+      if (event.type === "entry.created" && c.id !== current && !(seenSeqs[c.id] || {})[event.entry.seq]) {
+        unread[c.id] = (unread[c.id] || 0) + (event.entry.direction === "in" ? 1 : 0);
+      }
+      if (c.id === current || known) showEntry(event.entry);
+      renderList();
+    } else if (event.type === "ack") {
+      showEntry(event.entry);
+    } else if (event.type === "ready") {
+      Object.keys(pending).forEach(function (id) { socket.send(JSON.stringify(pending[id].frame)); });
+    }
+  }
+
+  function loadList() {
+    return fetch("/console/api/conversations/", { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        data.conversations.forEach(function (c) { conversations[c.id] = c; });
+        renderList();
+      });
+  }
+
+  function open(id) {
+    current = id;
+    unread[id] = 0;
+    document.getElementById("empty").hidden = true;
+    document.getElementById("thread").hidden = false;
+    timeline.replaceChildren();
+    seenSeqs[id] = {};
+    lastSeq[id] = 0;
+    fetch("/console/api/conversations/" + id + "/entries/", { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        document.getElementById("thread-title").textContent = data.conversation.customer.name + " · " + data.conversation.inbox.name;
+        var first = data.entries.length ? data.entries[0].seq : 1;
+        // Earlier pages are not loaded; count them as known so gap detection starts at this page.
+        for (var s = 1; s < first; s++) seenSeqs[id][s] = true;
+        data.entries.forEach(showEntry);
+        renderList();
+        input.focus();
+      });
+  }
+
+  function connect() {
+    socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/console/");
+    socket.onopen = function () {
+      attempt = 0;
+      connection.textContent = "Live";
+      connection.classList.add("live");
+      socket.send(JSON.stringify({ type: "hello", resume: lastSeq }));
+      loadList();
+    };
+    socket.onmessage = function (e) { onEvent(JSON.parse(e.data)); };
+    socket.onclose = function (e) {
+      socket = null;
+      connection.textContent = "Reconnecting…";
+      connection.classList.remove("live");
+      if (e.code === 4401) { location.href = "/console/login/?next=/console/"; return; }
+      var delay = Math.min(30000, 500 * Math.pow(2, attempt++)) * (0.5 + Math.random() / 2);
+      setTimeout(connect, delay);
+    };
+  }
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var body = input.value.trim();
+    if (!body || current === null) return;
+    input.value = "";
+    var id = uuid();
+    var frame = { type: asNote.checked ? "note" : "reply", conversation: current, body: body, client_id: id };
+    var node = entryNode({ kind: asNote.checked ? "note" : "message", direction: "out", body: body, seq: "", id: "", author: null, delivery_status: "sending" });
+    node.classList.add("pending");
+    timeline.appendChild(node);
+    timeline.scrollTop = timeline.scrollHeight;
+    pending[id] = { frame: frame, node: node };
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+  });
+
+  connect();
+})();
