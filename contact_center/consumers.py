@@ -23,11 +23,9 @@ MAX_RESUME = 500
 
 
 class AgentConsumer(JsonFrameConsumer):
-    groups_joined: list[str]
     agent = None
 
     async def connect(self):
-        self.groups_joined = []
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
             # Accept, then close: a close before accepting is answered with HTTP 403 (ASGI spec) and the
@@ -39,14 +37,8 @@ class AgentConsumer(JsonFrameConsumer):
         self.authenticated = True
         inbox_ids = await database_sync_to_async(lambda: list(visible_inboxes(user).values_list("pk", flat=True)))()
         for inbox_id in inbox_ids:
-            group = recipients.inbox_group(inbox_id)
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.append(group)
+            await self.join_group(recipients.inbox_group(inbox_id))
         await self.accept()
-
-    async def disconnect(self, code):
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         handlers = {"hello": self.on_hello, "sync": self.on_sync, "reply": self.on_write, "note": self.on_write}

@@ -33,7 +33,6 @@ class VisitorConsumer(JsonFrameConsumer):
     visitor_id: str = ""
     customer_id: int | None = None
     conversation_id: int | None = None
-    group: str | None = None
 
     async def connect(self):
         token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [""])[0]
@@ -63,10 +62,6 @@ class VisitorConsumer(JsonFrameConsumer):
         # browser only sees 1006, so the frame could not tell a dead token from a network failure.
         await self.accept()
         await self.close(code=code)
-
-    async def disconnect(self, code):
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type")
@@ -122,8 +117,7 @@ class VisitorConsumer(JsonFrameConsumer):
         await self.send_json({"type": "ack", "client_id": client_id, "message": result["message"]})
 
     async def _join(self):
-        self.group = recipients.visitor_group(self.inbox_id, self.customer_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join_group(recipients.visitor_group(self.inbox_id, self.customer_id))
 
 
 def _receive(envelope: InboundEnvelope) -> dict:

@@ -1,17 +1,25 @@
-"""What both sockets (visitor and agent) share: JSON frames in, a clear error for anything else.
+"""What both sockets (visitor and agent) share: JSON frames in, group memberships that do not lapse.
 
 Channels' `AsyncJsonWebsocketConsumer` raises on a binary frame or on text that is not JSON, which
 closes the socket with 1011 and logs a traceback. A client bug or a probe deserves an `error` frame
 and an open socket instead; the protocol docs promise exactly that.
+
+A channel layer forgets a group membership `group_expiry` seconds (a day by default) after it was
+made, silently: a console left open over a weekend would stop hearing events. Sockets renew their
+memberships well before that, so a socket that is open is a socket that hears.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 MAX_FRAME_CHARS = 64 * 1024
+# Both layers default to a 24 h group_expiry; renewing every 6 h leaves room for a slow or busy Redis.
+GROUP_RENEW_SECONDS = 6 * 3600
 
 
 def bad_frame(message: str, **extra) -> dict:
@@ -22,6 +30,34 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
     # Set once connect() has authenticated the peer. A refused socket is accepted, then closed (so the
     # browser sees the 44xx code); frames that arrive before the close lands are dropped unread.
     authenticated = False
+    group_renew_seconds = GROUP_RENEW_SECONDS
+
+    async def websocket_connect(self, message):
+        self.live_groups: list[str] = []
+        self._renewer: asyncio.Task | None = None
+        await super().websocket_connect(message)
+
+    async def join_group(self, group: str):
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.live_groups.append(group)
+        if self._renewer is None:
+            self._renewer = asyncio.create_task(self._renew_groups())
+
+    async def _renew_groups(self):
+        while True:
+            await asyncio.sleep(self.group_renew_seconds)
+            for group in list(self.live_groups):
+                # group_add on a member only moves its expiry forward.
+                await self.channel_layer.group_add(group, self.channel_name)
+
+    async def disconnect(self, code):
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+        for group in self.live_groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.live_groups = []
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if not self.authenticated:

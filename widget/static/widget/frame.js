@@ -103,6 +103,8 @@
     socket.onclose = function (e) {
       socket = null;
       if (e.code === 4401) { state.token = null; save(); }
+      // 4403: this page's origin is not allowed for the inbox. Retrying cannot help.
+      if (e.code === 4403) { setStatus("Chat is not available on this site."); return; }
       if (disconnectedAt === null) disconnectedAt = Date.now();
       // Only say so when it lasts: a blip is not worth the visitor's attention.
       setTimeout(function () { if (disconnectedAt && Date.now() - disconnectedAt > 3000) setStatus("Reconnecting…"); }, 3100);
