@@ -1,0 +1,126 @@
+"""The whole product in a real chromium: a live Parley stack per test and Playwright's sync API.
+
+Playwright runs in the test's own thread and owns its event loop there, so these tests and fixtures
+are plain sync functions: no ``db`` fixture, no asyncio. The server is a separate process; tests
+seed it with ``stack.manage`` and read its database with ``stack.shell``.
+
+Set PARLEY_SCREENSHOTS=1 to (re)write the screenshots in docs/images/ from the embedded-backend run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests.support import services
+from tests.support.live import ROOT, LiveStack
+
+CHROMIUM = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+# Generous: two cores are shared with the server, its worker and sometimes other suites.
+TIMEOUT_MS = 15_000
+SCREENSHOTS_DIR = ROOT / "docs" / "images"
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+BACKENDS = [
+    pytest.param("embedded", id="embedded"),
+    # Skips locally without Redis; fails under CI=true, where the services must be there.
+    pytest.param("services", id="services", marks=[services.needs_redis(), pytest.mark.services]),
+]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    # Fixtures read this to attach server logs to a failing test's report.
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def stack(request, tmp_path):
+    """A seeded Parley (`seed_demo`) serving web and worker in one process; ``stack.url`` is its base."""
+    if request.param == "services":
+        live = LiveStack(tmp_path, redis_url=services.redis_url(), database_url=os.environ.get("DATABASE_URL"))
+    else:
+        live = LiveStack(tmp_path)
+    live.backend = request.param
+    try:
+        live.manage("seed_demo")
+        live.url = live.start("web,worker")
+        yield live
+    finally:
+        live.stop()
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            report.sections.append(("server log", live.logs()))
+
+
+class Contexts:
+    """Opens isolated browser contexts (one per person) and remembers what went wrong in their pages."""
+
+    def __init__(self, browser: Browser, base_url: str):
+        self.browser = browser
+        self.base_url = base_url
+        self.opened: list[BrowserContext] = []
+        self.page_errors: list[str] = []
+
+    def new_page(self) -> Page:
+        context = self.browser.new_context(base_url=self.base_url, viewport=VIEWPORT)
+        context.set_default_timeout(TIMEOUT_MS)
+        self.opened.append(context)
+        page = context.new_page()
+        # Uncaught exceptions in the page or its frames, e.g. the widget iframe.
+        page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
+        return page
+
+    def close(self) -> None:
+        for context in self.opened:
+            context.close()
+
+
+@pytest.fixture
+def people(browser, stack):
+    """``people.new_page()`` gives each person their own context: own cookies, own localStorage."""
+    contexts = Contexts(browser, stack.url)
+    yield contexts
+    contexts.close()
+    assert not contexts.page_errors, "uncaught errors in the pages:\n" + "\n".join(contexts.page_errors)
+
+
+@pytest.fixture
+def screenshot(stack):
+    """``screenshot(page, "name")`` writes docs/images/name.png when PARLEY_SCREENSHOTS=1 (embedded run only)."""
+    enabled = os.environ.get("PARLEY_SCREENSHOTS") == "1" and stack.backend == "embedded"
+
+    def take(page: Page, name: str) -> Path | None:
+        if not enabled:
+            return None
+        SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS_DIR / f"{name}.png"
+        # No blinking caret or half-run transition in the picture.
+        page.screenshot(path=path, animations="disabled", caret="hide")
+        return path
+
+    return take

@@ -1,0 +1,94 @@
+"""Shared fixtures: named personas and a captured event stream.
+
+Personas (as in healthchecks' hc/test.py): Alice is an agent of the website inbox, Bob an agent
+outside it, Charlie an admin who sees everything. Two visitors, Vera and Victor, use the widget.
+"""
+
+from __future__ import annotations
+
+import pytest
+from channels.layers import channel_layers
+from django.test import override_settings
+
+from contact_center.actions import events
+from contact_center.lib.envelope import InboundEnvelope, Sender
+from contact_center.models import Agent, Inbox
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each test gets a fresh layer: the in-memory one keeps groups across tests otherwise."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """PBKDF2 costs ~100 ms a login; the personas log in hundreds of times. Production keeps PBKDF2."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_outbox_settings():
+    with override_settings(
+        PARLEY_OUTBOX={
+            "max_attempts": 3,
+            "lease_seconds": 60,
+            "backoff_base_seconds": 2,
+            "backoff_cap_seconds": 60,
+            "poll_seconds": 0.05,
+        }
+    ):
+        yield
+
+
+@pytest.fixture
+def website(db):
+    return Inbox.objects.create(name="Website", kind=Inbox.Kind.WIDGET, allowed_origins=["https://shop.example"])
+
+
+@pytest.fixture
+def other_inbox(db):
+    return Inbox.objects.create(name="Partner site", kind=Inbox.Kind.WIDGET)
+
+
+@pytest.fixture
+def alice(website):
+    agent = Agent.objects.create_user("alice", password="alice-password", display_name="Alice")
+    website.members.add(agent)
+    return agent
+
+
+@pytest.fixture
+def bob(other_inbox):
+    agent = Agent.objects.create_user("bob", password="bob-password", display_name="Bob")
+    other_inbox.members.add(agent)
+    return agent
+
+
+@pytest.fixture
+def charlie(db):
+    return Agent.objects.create_user("charlie", password="charlie-password", role=Agent.Role.ADMIN)
+
+
+def visitor_envelope(inbox, visitor="vera", body="Hello", external_id="m1", **extra) -> InboundEnvelope:
+    return InboundEnvelope(
+        inbox_id=inbox.pk,
+        external_id=external_id,
+        sender=Sender(kind="visitor", value=visitor),
+        body=body,
+        **extra,
+    )
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """Every event the actions publish, as (event, groups), recorded when it would be sent.
+
+    Publishing happens on commit, so under the default (non-transactional) django_db mark use
+    ``django_capture_on_commit_callbacks(execute=True)`` around the action.
+    """
+    calls: list[tuple[dict, list[str]]] = []
+    monkeypatch.setattr(events, "publish", lambda event, groups: calls.append((event, list(groups))))
+    return calls

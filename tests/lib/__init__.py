@@ -1,0 +1,1 @@
+"""Specs of the pure helpers in contact_center.lib."""

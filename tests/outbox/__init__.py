@@ -1,0 +1,1 @@
+"""Specs of the outbox: claims, leases, retries and the worker that delivers."""

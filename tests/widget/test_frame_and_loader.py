@@ -1,0 +1,49 @@
+"""/widget/frame/<key>/ (the conversation UI, framed by the customer's site) and /widget/loader.js."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def frame_ancestors(response) -> list[str]:
+    [directive] = [d.strip() for d in response["Content-Security-Policy"].split(";") if "frame-ancestors" in d]
+    return directive.split()[1:]
+
+
+def test_it_lets_the_inbox_allowed_origins_frame_the_widget(client, website):
+    response = client.get(f"/widget/frame/{website.public_key}/")
+
+    assert response.status_code == 200
+    assert set(frame_ancestors(response)) == {"'self'", "https://shop.example"}
+    # X-Frame-Options cannot name origins: any value would block the customer's site.
+    assert "X-Frame-Options" not in response
+
+
+def test_it_lets_only_parley_frame_the_widget_of_an_inbox_without_allowed_origins(client, other_inbox):
+    response = client.get(f"/widget/frame/{other_inbox.public_key}/")
+
+    assert response.status_code == 200
+    assert frame_ancestors(response) == ["'self'"]
+
+
+def test_it_names_the_inbox_in_the_frame(client, website):
+    response = client.get(f"/widget/frame/{website.public_key}/")
+
+    assert website.public_key in response.content.decode()
+    assert "Website" in response.content.decode()
+
+
+def test_it_answers_an_unknown_widget_with_404(client, website):
+    assert client.get("/widget/frame/no-such-inbox/").status_code == 404
+
+
+def test_it_serves_the_loader_as_javascript(client):
+    response = client.get("/widget/loader.js")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/javascript")
+    assert b"data-inbox" in response.content
+    # Any site may load the embed script.
+    assert response["Access-Control-Allow-Origin"] == "*"
