@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Validate docker-compose.yml without a Docker engine: the file must parse and pass Compose's schema
+# with the example settings, must refuse to render without the mandatory ones, and every web node
+# must be in nginx's upstream (and the other way round). Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+compose="${DOCKER_COMPOSE:-docker-compose}"
+command -v "$compose" >/dev/null 2>&1 || { echo "validate-compose: $compose is not installed" >&2; exit 1; }
+version="$("$compose" version)"   # not piped into head: SIGPIPE would fail the script under pipefail
+echo "${version%%$'\n'*}"
+
+# Keep the caller's environment and any local .env out of the check: only the example counts.
+unset PARLEY_PUBLIC_BASE_URL PARLEY_ALLOWED_HOSTS PARLEY_HTTP_PORT PARLEY_VERSION PARLEY_SECRETS_DIR LOG_LEVEL
+empty_env="$(mktemp)"
+trap 'rm -f "$empty_env"' EXIT
+
+"$compose" --env-file deploy/env.example -f docker-compose.yml config -q
+echo "docker-compose.yml is valid with deploy/env.example"
+
+if "$compose" --env-file "$empty_env" -f docker-compose.yml config -q 2>/dev/null; then
+  echo "validate-compose: docker-compose.yml renders without PARLEY_PUBLIC_BASE_URL; it must refuse" >&2
+  exit 1
+fi
+echo "docker-compose.yml refuses to render without PARLEY_PUBLIC_BASE_URL / PARLEY_ALLOWED_HOSTS"
+
+services="$("$compose" --env-file deploy/env.example -f docker-compose.yml config --services | grep -E '^web[0-9]+$' | sort)"
+upstream="$(sed -nE 's/^[[:space:]]*server[[:space:]]+(web[0-9]+):8000.*/\1/p' deploy/nginx.conf | sort)"
+if [ -z "$services" ] || [ "$services" != "$upstream" ]; then
+  echo "validate-compose: web services and nginx upstream differ:" >&2
+  echo "  compose: $(echo $services)" >&2
+  echo "  nginx:   $(echo $upstream)" >&2
+  exit 1
+fi
+echo "nginx upstream lists every web node: $(echo $services)"
