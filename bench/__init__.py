@@ -1,0 +1,1 @@
+"""Benchmarks. Run them from the repository root; results go to docs/benchmarks.md."""
