@@ -167,3 +167,23 @@ def test_it_shows_an_internal_note_in_the_console_and_never_in_the_widget(stack,
     expect(widget_message(widget, answer)).to_be_visible()
     expect(widget_message(widget, note)).to_have_count(0)
     expect(timeline_entry(agent, note)).to_have_count(1)
+
+
+def test_it_counts_each_new_customer_message_once_in_the_unread_badge(stack, people):
+    agent = people.new_page()
+    sign_in(agent)
+    visitor = people.new_page()
+    visitor.goto("/")
+    widget = open_widget(visitor)
+
+    questions = ["Hello?", "Is anyone there?", "I need help with an order."]
+    for question in questions:
+        expect(visitor_says(widget, question)).not_to_have_class(PENDING)
+
+    row = conversation_list(agent).filter(has_text=customer_name_of(stack, questions[0]))
+    expect(row.locator(".unread")).to_have_text(str(len(questions)))
+    expect(agent).to_have_title(f"({len(questions)}) Console · Parley")
+    row.click()
+    expect(row.locator(".unread")).to_have_count(0)
+    for question in questions:
+        expect(timeline_entry(agent, question)).to_have_count(1)

@@ -87,57 +87,78 @@
     return li;
   }
 
-  function showEntry(e) {
-    var seen = seenSeqs[e.conversation] || (seenSeqs[e.conversation] = {});
-    if (e.conversation === current) {
-      var existing = timeline.querySelector('[data-id="' + e.id + '"]');
-      var node = entryNode(e);
-      if (existing) { existing.replaceWith(node); }
-      else {
-        var clientId = e.payload && e.payload.client_id;
-        if (clientId && pending[clientId]) { pending[clientId].node.replaceWith(node); delete pending[clientId]; }
-        else {
-          // Keep seq order even when events arrive out of order.
-          var after = null;
-          timeline.querySelectorAll(".entry[data-seq]").forEach(function (n) {
-            if (Number(n.dataset.seq) > e.seq && !after) after = n;
-          });
-          timeline.insertBefore(node, after);
-        }
-        timeline.scrollTop = timeline.scrollHeight;
-      }
-    }
+  // Seq bookkeeping, per conversation: lastSeq is the highest seq this page holds with nothing missing
+  // below it. A conversation's baseline is where the page first met it (the list's last_seq, or just
+  // before its first live event), so only what arrives after that is fetched or counted as unread.
+  // Returns whether the entry is new to this page.
+  function track(e) {
+    var id = e.conversation;
+    if (lastSeq[id] === undefined) lastSeq[id] = e.seq - 1;
+    var seen = seenSeqs[id] || (seenSeqs[id] = {});
+    if (e.seq <= lastSeq[id] || seen[e.seq]) return false;
     seen[e.seq] = true;
-    var last = lastSeq[e.conversation] || 0;
-    while (seen[last + 1]) last += 1;
-    lastSeq[e.conversation] = last;
+    var last = lastSeq[id];
+    while (seen[last + 1]) { delete seen[last + 1]; last += 1; }
+    lastSeq[id] = last;
     if (e.seq > last + 1 && socket && socket.readyState === 1) {
-      socket.send(JSON.stringify({ type: "sync", conversation: e.conversation, after: last }));
+      socket.send(JSON.stringify({ type: "sync", conversation: id, after: last }));
     }
+    return true;
+  }
+
+  function render(e) {
+    if (e.conversation !== current) return;
+    var existing = timeline.querySelector('[data-id="' + e.id + '"]');
+    var node = entryNode(e);
+    if (existing) { existing.replaceWith(node); return; }
+    var clientId = e.payload && e.payload.client_id;
+    if (clientId && pending[clientId]) { pending[clientId].node.replaceWith(node); delete pending[clientId]; }
+    else {
+      // Keep seq order even when events arrive out of order.
+      var after = null;
+      timeline.querySelectorAll(".entry[data-seq]").forEach(function (n) {
+        if (Number(n.dataset.seq) > e.seq && !after) after = n;
+      });
+      timeline.insertBefore(node, after);
+    }
+    timeline.scrollTop = timeline.scrollHeight;
   }
 
   function onEvent(event) {
     if (event.type === "entry.created" || event.type === "entry.updated") {
       var c = event.conversation;
-      var known = conversations[c.id];
       conversations[c.id] = c;
-      if (event.type === "entry.created" && c.id !== current && !(seenSeqs[c.id] || {})[event.entry.seq]) {
-        unread[c.id] = (unread[c.id] || 0) + (event.entry.direction === "in" ? 1 : 0);
-      }
-      if (c.id === current || known) showEntry(event.entry);
+      var isNew = event.type === "entry.created" && track(event.entry);
+      if (isNew && c.id !== current && event.entry.direction === "in") unread[c.id] = (unread[c.id] || 0) + 1;
+      render(event.entry);
       renderList();
     } else if (event.type === "ack") {
-      showEntry(event.entry);
+      track(event.entry);
+      render(event.entry);
     } else if (event.type === "ready") {
       Object.keys(pending).forEach(function (id) { socket.send(JSON.stringify(pending[id].frame)); });
     }
+  }
+
+  // The server replays at most 500 conversations per hello: resume the most recently active ones.
+  function resumeMap() {
+    var ids = Object.keys(lastSeq).sort(function (a, b) {
+      var x = conversations[a] ? conversations[a].last_activity_at : "", y = conversations[b] ? conversations[b].last_activity_at : "";
+      return x < y ? 1 : -1;
+    }).slice(0, 500);
+    var map = {};
+    ids.forEach(function (id) { map[id] = lastSeq[id]; });
+    return map;
   }
 
   function loadList() {
     return fetch("/console/api/conversations/", { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
-        data.conversations.forEach(function (c) { conversations[c.id] = c; });
+        data.conversations.forEach(function (c) {
+          conversations[c.id] = c;
+          if (lastSeq[c.id] === undefined) lastSeq[c.id] = c.last_seq;
+        });
         renderList();
       });
   }
@@ -148,16 +169,14 @@
     document.getElementById("empty").hidden = true;
     document.getElementById("thread").hidden = false;
     timeline.replaceChildren();
-    seenSeqs[id] = {};
-    lastSeq[id] = 0;
     fetch("/console/api/conversations/" + id + "/entries/", { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
         document.getElementById("thread-title").textContent = data.conversation.customer.name + " · " + data.conversation.inbox.name;
+        // The latest page is what the page now holds; earlier pages are not loaded and not missed.
         var first = data.entries.length ? data.entries[0].seq : 1;
-        // Earlier pages are not loaded; count them as known so gap detection starts at this page.
-        for (var s = 1; s < first; s++) seenSeqs[id][s] = true;
-        data.entries.forEach(showEntry);
+        if (lastSeq[id] === undefined || lastSeq[id] < first - 1) { lastSeq[id] = first - 1; seenSeqs[id] = {}; }
+        data.entries.forEach(function (e) { track(e); render(e); });
         renderList();
         input.focus();
       });
@@ -169,7 +188,7 @@
       attempt = 0;
       connection.textContent = "Live";
       connection.classList.add("live");
-      socket.send(JSON.stringify({ type: "hello", resume: lastSeq }));
+      socket.send(JSON.stringify({ type: "hello", resume: resumeMap() }));
       loadList();
     };
     socket.onmessage = function (e) { onEvent(JSON.parse(e.data)); };
