@@ -55,6 +55,9 @@ class VisitorConsumer(JsonFrameConsumer):
         if known is not None:
             self.conversation_id, self.customer_id = known
             await self._join()
+        else:
+            # Another tab of this visitor may write first; it tells this socket who the customer is.
+            await self.join_group(recipients.new_visitor_group(self.inbox_id, self.visitor_id))
         await self.accept()
 
     async def _refuse(self, code: int):
@@ -78,16 +81,30 @@ class VisitorConsumer(JsonFrameConsumer):
             self.conversation_id = event["message"].get("conversation", self.conversation_id)
         await self.send_json(event)
 
+    async def cc_visitor_bound(self, message):
+        """Another socket of this visitor stored their first message: follow the new customer too."""
+        if self.customer_id is not None:
+            return  # the socket that wrote it, or one bound already
+        self.customer_id, self.conversation_id = message["customer_id"], message["conversation_id"]
+        await self._join()
+        # What was published before this socket joined (at least that first message) comes from the
+        # database; the client drops what it already holds by seq.
+        await self._send_missed(0)
+
     async def _replay(self, after: int):
-        if self.conversation_id is not None:
-            while True:
-                batch = await database_sync_to_async(history.public_entries_after)(self.conversation_id, after)
-                for item in batch:
-                    await self.send_json({"type": "message", "message": item})
-                if len(batch) < history.REPLAY_BATCH:
-                    break
-                after = batch[-1]["seq"]
+        await self._send_missed(after)
         await self.send_json({"type": "ready", "conversation": self.conversation_id})
+
+    async def _send_missed(self, after: int):
+        if self.conversation_id is None:
+            return
+        while True:
+            batch = await database_sync_to_async(history.public_entries_after)(self.conversation_id, after)
+            for item in batch:
+                await self.send_json({"type": "message", "message": item})
+            if len(batch) < history.REPLAY_BATCH:
+                break
+            after = batch[-1]["seq"]
 
     async def _send_message(self, content):
         client_id = content.get("client_id")
@@ -114,6 +131,10 @@ class VisitorConsumer(JsonFrameConsumer):
         if self.customer_id is None:
             self.customer_id = result["customer_id"]
             await self._join()
+            await self.channel_layer.group_send(
+                recipients.new_visitor_group(self.inbox_id, self.visitor_id),
+                {"type": "cc.visitor_bound", "customer_id": self.customer_id, "conversation_id": self.conversation_id},
+            )
         await self.send_json({"type": "ack", "client_id": client_id, "message": result["message"]})
 
     async def _join(self):

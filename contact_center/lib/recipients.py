@@ -3,10 +3,14 @@
 Agents follow inboxes (``inbox.<id>``); a widget visitor follows their own conversations in one inbox
 (``visitor.<inbox id>.<customer id>``). Actions compute recipients with these helpers and nothing else
 decides who hears an event.
+
+A visitor who has not written yet has no customer, so no visitor group: their sockets wait in
+``newvisitor.<inbox id>.<hash of visitor id>`` until the first message binds them (widget/consumers.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -19,6 +23,12 @@ def inbox_group(inbox_id: int) -> str:
 
 def visitor_group(inbox_id: int, customer_id: int) -> str:
     return f"visitor.{inbox_id}.{customer_id}"
+
+
+def new_visitor_group(inbox_id: int, visitor_id: str) -> str:
+    # Hashed: group names allow only [a-zA-Z0-9._-] and under 100 characters; visitor ids are opaque.
+    digest = hashlib.sha256(visitor_id.encode()).hexdigest()[:32]
+    return f"newvisitor.{inbox_id}.{digest}"
 
 
 def agent_groups(conversation: Conversation) -> list[str]:

@@ -188,6 +188,39 @@ async def test_it_answers_an_undecodable_frame_with_an_error_and_stays_open(webs
     await communicator.disconnect()
 
 
+async def test_a_new_visitors_other_tab_hears_the_first_message_and_the_reply_live(website, alice):
+    first_tab = await open_visitor(website, "vera")
+    second_tab = await open_visitor(website, "vera")
+    await hello(first_tab)
+    await hello(second_tab)
+
+    ack = await send(first_tab, "client-0001", "Hello from tab one")
+    conversation_id = ack["message"]["conversation"]
+    heard = await second_tab.receive_json_from(timeout=WAIT)
+    assert (heard["type"], heard["message"]["body"], heard["message"]["seq"]) == ("message", "Hello from tab one", 1)
+
+    await database_sync_to_async(do_send_reply)(alice, conversation_id, "Hi Vera", client_id="reply-0001")
+    assert await deliver_outbox() == 1
+    for tab in (first_tab, second_tab):
+        frame, _ = await receive_until(tab, "message")
+        assert frame["message"]["body"] == "Hi Vera"
+    await first_tab.disconnect()
+    await second_tab.disconnect()
+
+
+async def test_another_new_visitor_hears_nothing_of_the_first_message(website):
+    vera = await open_visitor(website, "vera")
+    victor = await open_visitor(website, "victor")
+    await hello(vera)
+    await hello(victor)
+
+    await send(vera, "client-0001", "Private to Vera")
+
+    assert await victor.receive_nothing(timeout=0.3)
+    await vera.disconnect()
+    await victor.disconnect()
+
+
 # --- Resuming -----------------------------------------------------------------------------------------
 
 
