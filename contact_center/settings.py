@@ -219,11 +219,12 @@ PARLEY_OUTBOX = {
 PARLEY_VISITOR_TOKEN_MAX_AGE = env.get_int("PARLEY_VISITOR_TOKEN_MAX_AGE", 60 * 60 * 24 * 365, minimum=60)
 PARLEY_MESSAGE_MAX_CHARS = 10_000
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.get_str("LOG_LEVEL") or "INFO"},
+    "root": {"handlers": ["console"], "level": env.get_choice("LOG_LEVEL", "INFO", LOG_LEVELS)},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }

@@ -181,6 +181,12 @@ def test_it_refuses_a_public_base_url_that_is_not_absolute(tmp_path):
     assert "must be an absolute http(s) URL" in refused(tmp_path, DEBUG="1", PUBLIC_BASE_URL="parley.example")
 
 
+def test_it_refuses_a_log_level_it_does_not_know(tmp_path):
+    assert "LOG_LEVEL='LOUD' is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL" in refused(
+        tmp_path, DEBUG="1", LOG_LEVEL="LOUD"
+    )
+
+
 # --- Database -----------------------------------------------------------------------------------------
 
 

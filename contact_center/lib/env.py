@@ -58,3 +58,14 @@ def get_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def get_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices``; case-insensitive, returned as spelled in ``choices``."""
+    raw = get_str(name)
+    if raw is None or raw.strip() == "":
+        return default
+    for choice in choices:
+        if raw.strip().lower() == choice.lower():
+            return choice
+    raise ImproperlyConfigured(f"{name}={raw!r} is not one of {', '.join(choices)}")
