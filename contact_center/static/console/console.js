@@ -169,16 +169,22 @@
     document.getElementById("empty").hidden = true;
     document.getElementById("thread").hidden = false;
     timeline.replaceChildren();
-    fetch("/console/api/conversations/" + id + "/entries/", { credentials: "same-origin" })
+    loadTimeline(id).then(function () { input.focus(); });
+  }
+
+  // The latest page of a conversation's timeline; entries already shown are replaced in place, which
+  // also brings delivery statuses changed while the socket was down (updates carry no new seq).
+  function loadTimeline(id) {
+    return fetch("/console/api/conversations/" + id + "/entries/", { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
+        if (current !== id) return;
         document.getElementById("thread-title").textContent = data.conversation.customer.name + " · " + data.conversation.inbox.name;
         // The latest page is what the page now holds; earlier pages are not loaded and not missed.
         var first = data.entries.length ? data.entries[0].seq : 1;
         if (lastSeq[id] === undefined || lastSeq[id] < first - 1) { lastSeq[id] = first - 1; seenSeqs[id] = {}; }
         data.entries.forEach(function (e) { track(e); render(e); });
         renderList();
-        input.focus();
       });
   }
 
@@ -190,6 +196,7 @@
       connection.classList.add("live");
       socket.send(JSON.stringify({ type: "hello", resume: resumeMap() }));
       loadList();
+      if (current !== null) loadTimeline(current);
     };
     socket.onmessage = function (e) { onEvent(JSON.parse(e.data)); };
     socket.onclose = function (e) {
