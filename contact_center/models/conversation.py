@@ -36,6 +36,11 @@ class Conversation(models.Model):
     last_seq = models.PositiveIntegerField(default=0)
     # The same for entries the customer may see; the widget resumes on this gap-free sequence.
     last_public_seq = models.PositiveIntegerField(default=0)
+    # The public seq up to which an agent has read the customer's messages: read receipts in the widget.
+    agent_read_seq = models.PositiveIntegerField(default=0)
+    # What the widget reports about the visitor's browsing (current page, referrer, locale): live context
+    # for the agent. Overwritten as they browse; the history of pages is not kept here.
+    visitor_context = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "cc_conversation"
