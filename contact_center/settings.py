@@ -112,10 +112,13 @@ _SQLITE_OPTIONS = {
     "timeout": 20,
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
 }
+# Connections are kept and reused (checked before reuse): opening one per database call cost a
+# PostgreSQL backend process per socket message, and on SQLite the PRAGMAs above on every call.
+_CONN_MAX_AGE = env.get_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 _database_url = env.get_str("DATABASE_URL")
 if _database_url:
     try:
-        _db = dj_database_url.parse(_database_url, conn_max_age=0, conn_health_checks=True)
+        _db = dj_database_url.parse(_database_url, conn_max_age=_CONN_MAX_AGE, conn_health_checks=True)
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL cannot be parsed: {exc}") from exc
     if _db["ENGINE"] not in {"django.db.backends.postgresql", "django.db.backends.sqlite3"}:
@@ -128,6 +131,8 @@ else:
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / "parley.sqlite3",
         "OPTIONS": dict(_SQLITE_OPTIONS),
+        "CONN_MAX_AGE": _CONN_MAX_AGE,
+        "CONN_HEALTH_CHECKS": True,
     }
 _test_name = env.get_str("TEST_DATABASE_NAME")
 if not _test_name and _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -156,8 +161,15 @@ if REDIS_URL:
                 # After Redis restarts, every pooled connection is dead and redis-py (no retries by
                 # default) failed the next command on each: a handshake refused or an event dropped
                 # while Redis was already back. Retry once on a fresh connection instead.
+                # The pool refuses (does not wait for) a command past max_connections; 100 by default,
+                # which a burst of group_send calls from busy actions can reach. Redis allows 10,000.
                 "hosts": [
-                    {"address": REDIS_URL, "socket_timeout": 15, "retry_on_error": [redis_errors.ConnectionError]}
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "retry_on_error": [redis_errors.ConnectionError],
+                        "max_connections": 1000,
+                    }
                 ],
                 "prefix": env.get_str("PARLEY_CHANNEL_PREFIX") or "parley",
                 # Consoles of busy agents receive bursts; a full channel drops events, which is
@@ -169,6 +181,20 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+
+# --- Cache ------------------------------------------------------------------------------------------
+# Rate limits count in the cache. On Redis they hold across every web node; in memory, per process
+# (the whole installation in the embedded default).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": (env.get_str("PARLEY_CHANNEL_PREFIX") or "parley") + ":cache",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "parley"}}
 
 # --- Auth ---------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "contact_center.Agent"
@@ -218,6 +244,18 @@ PARLEY_OUTBOX = {
 # Visitor tokens are long-lived: the widget keeps the visitor's history across visits.
 PARLEY_VISITOR_TOKEN_MAX_AGE = env.get_int("PARLEY_VISITOR_TOKEN_MAX_AGE", 60 * 60 * 24 * 365, minimum=60)
 PARLEY_MESSAGE_MAX_CHARS = 10_000
+# Widget abuse limits, COUNT/UNIT or off (docs/configuration.md, "Rate limits").
+PARLEY_RATE_LIMITS = {
+    "messages_per_visitor": env.get_rate("PARLEY_RATE_MESSAGES_PER_VISITOR", "20/minute"),
+    "messages_per_ip": env.get_rate("PARLEY_RATE_MESSAGES_PER_IP", "60/minute"),
+    "uploads_per_visitor": env.get_rate("PARLEY_RATE_UPLOADS_PER_VISITOR", "10/minute"),
+    "uploads_per_ip": env.get_rate("PARLEY_RATE_UPLOADS_PER_IP", "30/minute"),
+    "conversations_per_ip": env.get_rate("PARLEY_RATE_CONVERSATIONS_PER_IP", "5/hour"),
+}
+# Only behind a proxy that overwrites X-Forwarded-For: otherwise a client picks its own address.
+PARLEY_TRUST_X_FORWARDED_FOR = env.get_bool("PARLEY_TRUST_X_FORWARDED_FOR", default=False)
+# Attachment links in message payloads are signed and stop working after this many seconds.
+PARLEY_ATTACHMENT_URL_MAX_AGE = env.get_int("PARLEY_ATTACHMENT_URL_MAX_AGE", 60 * 60 * 24, minimum=60)
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOGGING = {

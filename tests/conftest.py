@@ -7,12 +7,24 @@ outside it, Charlie an admin who sees everything. Two visitors, Vera and Victor,
 from __future__ import annotations
 
 import pytest
+from asgiref.sync import SyncToAsync
 from channels.layers import channel_layers
+from django.core.cache import cache
+from django.db import connections
 from django.test import override_settings
 
 from contact_center.actions import events
 from contact_center.lib.envelope import InboundEnvelope, Sender
 from contact_center.models import Agent, Inbox
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_socket_thread_connections(django_db_setup):
+    """Socket code reaches the database on asgiref's one shared thread, whose connections persist
+    (DATABASE_CONN_MAX_AGE). Close them before the test database is dropped: PostgreSQL refuses to
+    drop a database someone is connected to."""
+    yield
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +33,16 @@ def _fresh_channel_layer():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits count in the cache: each test starts from zero. Always in memory, even when REDIS_URL
+    is set: clearing a Redis cache is FLUSHDB, which would wipe whatever else shares that database."""
+    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
+        cache.clear()
+        yield
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -69,3 +69,23 @@ def get_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
         if raw.strip().lower() == choice.lower():
             return choice
     raise ImproperlyConfigured(f"{name}={raw!r} is not one of {', '.join(choices)}")
+
+
+_RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def get_rate(name: str, default: str) -> tuple[int, int] | None:
+    """A rate limit as ``(count, seconds)``, written ``COUNT/UNIT`` (``20/minute``, ``5/hour``), or
+    None for ``off``. Units: second, minute, hour, day (or s, m, h, d)."""
+    raw = get_str(name)
+    text = (default if raw is None or raw.strip() == "" else raw).strip().lower()
+    if text == "off":
+        return None
+    count, _, unit = text.partition("/")
+    seconds = _RATE_UNITS.get(unit) or next((v for k, v in _RATE_UNITS.items() if k[0] == unit), None)
+    if not count.strip().isdigit() or int(count) < 1 or seconds is None:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate; write COUNT/UNIT (20/minute, 5/hour; units second, minute, hour, day) "
+            "or off"
+        )
+    return int(count), seconds

@@ -7,6 +7,11 @@ and an open socket instead; the protocol docs promise exactly that.
 A channel layer forgets a group membership `group_expiry` seconds (a day by default) after it was
 made, silently: a console left open over a weekend would stop hearing events. Sockets renew their
 memberships well before that, so a socket that is open is a socket that hears.
+
+When thousands of sockets close at once (a deploy, a network blip), their group_discard calls each
+want a Redis connection; redis-py's pool refuses the command past `max_connections` and the membership
+is left behind. Membership changes go through a per-process gate instead, so a storm queues and
+every membership is cleaned up.
 """
 
 from __future__ import annotations
@@ -14,12 +19,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import weakref
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 MAX_FRAME_CHARS = 64 * 1024
 # Both layers default to a 24 h group_expiry; renewing every 6 h leaves room for a slow or busy Redis.
 GROUP_RENEW_SECONDS = 6 * 3600
+# Concurrent group_add/group_discard calls per process; far below the Redis pool's max_connections.
+MEMBERSHIP_CONCURRENCY = 32
+
+_membership_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _membership_gate() -> asyncio.Semaphore:
+    # One per event loop: a semaphore belongs to the loop it first waited on (tests run many loops).
+    loop = asyncio.get_running_loop()
+    gate = _membership_gates.get(loop)
+    if gate is None:
+        gate = _membership_gates[loop] = asyncio.Semaphore(MEMBERSHIP_CONCURRENCY)
+    return gate
 
 
 def bad_frame(message: str, **extra) -> dict:
@@ -37,18 +57,37 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
         self._renewer: asyncio.Task | None = None
         await super().websocket_connect(message)
 
+    async def dispatch(self, message):
+        # Channels' dispatch first runs close_old_connections() on the database thread, for every
+        # message, including channel-layer events that touch no database. That thread is shared by
+        # all sockets, so under load each live event queued behind every pending write (seconds, in
+        # docs/benchmarks.md). database_sync_to_async already closes stale connections around each
+        # database call, which is where they are used.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def join_group(self, group: str):
-        await self.channel_layer.group_add(group, self.channel_name)
+        async with _membership_gate():
+            await self.channel_layer.group_add(group, self.channel_name)
         self.live_groups.append(group)
         if self._renewer is None:
             self._renewer = asyncio.create_task(self._renew_groups())
+
+    async def leave_group(self, group: str):
+        if group in self.live_groups:
+            self.live_groups.remove(group)
+        async with _membership_gate():
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def _renew_groups(self):
         while True:
             await asyncio.sleep(self.group_renew_seconds)
             for group in list(self.live_groups):
                 # group_add on a member only moves its expiry forward.
-                await self.channel_layer.group_add(group, self.channel_name)
+                async with _membership_gate():
+                    await self.channel_layer.group_add(group, self.channel_name)
 
     async def disconnect(self, code):
         if self._renewer is not None:
@@ -56,7 +95,8 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
         for group in self.live_groups:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            async with _membership_gate():
+                await self.channel_layer.group_discard(group, self.channel_name)
         self.live_groups = []
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
