@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 MAX_VISITOR_ID = 64
+MAX_SITE_USER_ID = 200
 
 
 def normalize_identity(kind: str, value: str) -> str:
@@ -32,4 +36,28 @@ def normalize_identity(kind: str, value: str) -> str:
         if not value or len(value) > MAX_VISITOR_ID or not value.replace("-", "").replace("_", "").isalnum():
             raise ValidationError("visitor ids are 1-64 characters of letters, digits, - and _")
         return value
+    if kind == "site_user":
+        inbox_id, _, user_id = value.partition(":")
+        if not inbox_id.isdigit() or not user_id:
+            raise ValidationError("site user identities are <inbox id>:<user id>")
+        return value
     raise ValidationError(f"unknown identity kind {kind!r}")
+
+
+def site_user_value(inbox_id: int, user_id: str) -> str:
+    """The identity value of a site's logged-in user: user ids mean something only to the site that
+    issued them (two shops both have a user 42), so they are scoped to the inbox whose secret signs them."""
+    user_id = (user_id or "").strip()
+    if not user_id or len(user_id) > MAX_SITE_USER_ID:
+        raise ValidationError(f"user_id is 1 to {MAX_SITE_USER_ID} characters")
+    return f"{inbox_id}:{user_id}"
+
+
+def user_hash(secret: str, user_id: str) -> str:
+    """What a site sends as ``user_hash`` to vouch for ``user_id``: hex HMAC-SHA256 keyed by the inbox secret."""
+    return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+
+
+def user_hash_matches(secret: str, user_id: str, claimed: str) -> bool:
+    # Constant time: a comparison that stops at the first wrong byte lets a patient caller guess a hash.
+    return hmac.compare_digest(user_hash(secret, user_id).encode(), claimed.strip().lower().encode())

@@ -12,6 +12,8 @@ class Identity(models.Model):
         EMAIL = "email", "Email"
         PHONE = "phone", "Phone"
         VISITOR = "visitor", "Widget visitor"
+        # A site's logged-in user, vouched for by the site (widget identity verification): "<inbox id>:<user id>".
+        SITE_USER = "site_user", "Site user"
 
     customer = models.ForeignKey("contact_center.Customer", related_name="identities", on_delete=models.CASCADE)
     kind = models.CharField(max_length=16, choices=Kind.choices)

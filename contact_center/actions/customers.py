@@ -1,0 +1,424 @@
+"""What a widget visitor tells about themselves: who they are, the pre-chat form, custom attributes.
+
+Trust is the point of this module. A claim the site signs (``user_hash``: hex HMAC-SHA256 of the user id
+keyed by the inbox secret) may attach the visitor to an existing customer, and so show them that
+customer's history. Everything else (an identify without a valid hash, the pre-chat form,
+``Parley.setAttributes``) is the visitor's own word: it lands on the visitor's own customer as
+``Customer.attributes`` (and its name) and never creates an ``Identity``. Identities are unique and decide
+whose timeline a message joins, so an unverified email there would let anyone who types an address
+claim that person's mail, or later be merged with them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from contact_center.actions.events import send_event_on_commit
+from contact_center.lib import recipients
+from contact_center.lib.identity import normalize_identity, site_user_value, user_hash_matches
+from contact_center.models import Conversation, Customer, Identity, Inbox, SatisfactionRating, TimelineEntry
+
+logger = logging.getLogger(__name__)
+
+MAX_NAME_CHARS = 200
+MAX_ATTRIBUTES = 50
+MAX_ATTRIBUTE_KEY_CHARS = 64
+MAX_ATTRIBUTE_VALUE_CHARS = 1000
+MAX_PRECHAT_VALUE_CHARS = 500
+# Keys are identifiers a console can show and a report can group by; a leading "_" is Parley's own.
+_ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_PRECHAT_TYPES = {"text", "email", "tel"}
+# Two sockets of one visitor identifying at once race on the unique (kind, value) of a new identity.
+_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class IdentityClaims:
+    """What ``check_identity_claims`` accepted. ``verified`` only when ``user_hash`` matched ``user_id``."""
+
+    verified: bool
+    user_id: str = ""
+    email: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class VisitorCustomer:
+    """The customer a visitor speaks for after an action, and their latest conversation in the inbox.
+
+    ``previous_customer_id`` is who they were before (None for a visitor who had not written yet): when
+    the two differ, the visitor's sockets must follow the new customer's group and replay from scratch.
+    """
+
+    customer_id: int
+    conversation_id: int | None
+    previous_customer_id: int | None
+
+    @property
+    def moved(self) -> bool:
+        return self.customer_id != self.previous_customer_id
+
+
+def check_identity_claims(inbox: Inbox, data: dict[str, Any]) -> IdentityClaims:
+    """Validate an identify call (``user_id``, ``email``, ``name``, ``user_hash``, all optional).
+
+    Raises ``ValidationError`` with code ``"invalid"`` for a malformed field, ``"unverified"`` when a
+    ``user_hash`` is given and does not match (never downgraded to an unverified claim: the site meant
+    to vouch and got it wrong), and ``"verification_required"`` for a claim without a hash when the inbox
+    sets ``config["require_identity_verification"]``.
+    """
+    user_id = data.get("user_id")
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        user_id = str(user_id)  # sites pass numeric ids; the hash is over their decimal form
+    user_id = _optional_text(user_id, "user_id", 200)
+    email = _optional_text(data.get("email"), "email", 254)
+    if email:
+        email = _email(email)
+    name = _optional_text(data.get("name"), "name", MAX_NAME_CHARS)
+    user_hash = data.get("user_hash")
+    if user_hash not in (None, "") and not isinstance(user_hash, str):
+        raise ValidationError("user_hash is a hex string", code="invalid")
+    if user_hash:
+        if not user_id:
+            raise ValidationError("user_hash signs user_id, which is missing", code="invalid")
+        if not user_hash_matches(inbox.secret, user_id, user_hash):
+            raise ValidationError("user_hash does not match user_id", code="unverified")
+        return IdentityClaims(verified=True, user_id=user_id, email=email, name=name)
+    if inbox.config.get("require_identity_verification"):
+        raise ValidationError(
+            "this widget accepts only verified identities: user_id with its user_hash", code="verification_required"
+        )
+    # An unsigned user id proves nothing and would only mislead agents: it is dropped.
+    return IdentityClaims(verified=False, email=email, name=name)
+
+
+def do_identify_visitor(inbox_id: int, visitor_id: str, claims: IdentityClaims) -> VisitorCustomer:
+    """Apply ``claims`` (from ``check_identity_claims``) to widget visitor ``visitor_id`` of the inbox.
+
+    Verified: the visitor joins the customer the site's user id (scoped to this inbox) or, failing that,
+    the verified email already belongs to; with neither, their own anonymous customer becomes that user.
+    An anonymous customer the visitor leaves is merged into the one they join (conversations, entries,
+    ratings, attributes), so what they wrote before logging in stays theirs. A visitor whose customer is
+    already someone (another user of the site, on a shared computer) moves alone; that customer keeps
+    everything. The email becomes a verified identity unless another customer holds it (then it stays).
+    Unverified: name (if the customer has none) and email go to the visitor's own customer only.
+    Publishes ``customer.updated`` to the agents of the inbox.
+    """
+    visitor_id = normalize_identity("visitor", visitor_id)
+    apply = _attach_verified if claims.verified else _note_unverified
+    return _with_retries(lambda inbox: apply(inbox, visitor_id, claims), inbox_id)
+
+
+def check_attributes(data: Any) -> dict[str, Any]:
+    """Custom attributes from ``Parley.setAttributes``: at most 50 keys, values JSON scalars (None deletes).
+
+    Raises ``ValidationError`` naming the first bad key.
+    """
+    if not isinstance(data, dict):
+        raise ValidationError("attributes are an object of key: value")
+    if len(data) > MAX_ATTRIBUTES:
+        raise ValidationError(f"at most {MAX_ATTRIBUTES} attributes")
+    cleaned = {}
+    for key, value in data.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= MAX_ATTRIBUTE_KEY_CHARS or not _ATTRIBUTE_KEY.match(key):
+            raise ValidationError(
+                f"attribute names are 1 to {MAX_ATTRIBUTE_KEY_CHARS} letters, digits, _ . or -, "
+                f"not starting with _ ({key!r})"
+            )
+        if isinstance(value, str):
+            if len(value) > MAX_ATTRIBUTE_VALUE_CHARS:
+                raise ValidationError(f"attribute {key!r} is longer than {MAX_ATTRIBUTE_VALUE_CHARS} characters")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise ValidationError(f"attribute {key!r} is not a finite number")
+        elif value is not None and not isinstance(value, bool | int):
+            raise ValidationError(f"attribute {key!r} must be text, a number, true/false or null")
+        cleaned[key] = value
+    return cleaned
+
+
+def do_set_visitor_attributes(inbox_id: int, visitor_id: str, attributes: dict[str, Any]) -> VisitorCustomer:
+    """Merge checked ``attributes`` into the visitor's own customer (created if they have none yet).
+
+    A ``None`` value removes the key. Raises ``ValidationError`` if the customer would hold more than
+    ``MAX_ATTRIBUTES`` keys. Publishes ``customer.updated``.
+    """
+    visitor_id = normalize_identity("visitor", visitor_id)
+
+    def apply(inbox: Inbox) -> VisitorCustomer:
+        customer, previous = _own_customer(visitor_id)
+        merged = {**customer.attributes, **attributes}
+        merged = {key: value for key, value in merged.items() if value is not None}
+        if sum(1 for key in merged if not key.startswith("_")) > MAX_ATTRIBUTES:
+            raise ValidationError(f"a customer holds at most {MAX_ATTRIBUTES} attributes")
+        customer.attributes = merged
+        customer.save(update_fields=["attributes"])
+        return _done(inbox, customer, previous)
+
+    return _with_retries(apply, inbox_id)
+
+
+def prechat_config(inbox: Inbox) -> dict[str, Any] | None:
+    """The inbox's pre-chat form as the frame renders it, or None when it is off or misconfigured."""
+    config = inbox.config.get("prechat")
+    if not isinstance(config, dict) or not config.get("enabled"):
+        return None
+    fields = []
+    for field in config.get("fields") or []:
+        if not isinstance(field, dict) or not isinstance(field.get("name"), str):
+            continue
+        name = field["name"]
+        if name not in ("name", "email", "phone") and not _ATTRIBUTE_KEY.match(name):
+            continue
+        kind = field.get("type") or {"email": "email", "phone": "tel"}.get(name, "text")
+        fields.append(
+            {
+                "name": name,
+                "label": str(field.get("label") or name.replace("_", " ").capitalize()),
+                "required": bool(field.get("required")),
+                "type": kind if kind in _PRECHAT_TYPES else "text",
+            }
+        )
+    return {"fields": fields} if fields else None
+
+
+def check_prechat(inbox: Inbox, values: Any) -> dict[str, str]:
+    """The pre-chat answers ``values`` ({field name: text}) cleaned against the inbox's form.
+
+    Emails are lower-cased and checked; phone numbers become E.164 (numbers without a country code are
+    read in ``config["prechat"]["phone_region"]``, e.g. "NO"). Empty optional fields are left out.
+    Raises ``ValidationError`` whose ``message_dict`` maps each bad field to its error (``"__all__"``
+    when the form is off or the answers are not an object).
+    """
+    config = prechat_config(inbox)
+    if config is None:
+        raise ValidationError("this widget has no pre-chat form")
+    if not isinstance(values, dict):
+        raise ValidationError("the answers are an object of field: text")
+    region = (inbox.config.get("prechat") or {}).get("phone_region") or None
+    known = {field["name"]: field for field in config["fields"]}
+    errors: dict[str, str] = {}
+    for name in values:
+        if name not in known:
+            errors[str(name)[:64]] = "this form has no such field"
+    cleaned = {}
+    for name, field in known.items():
+        value = values.get(name, "")
+        if not isinstance(value, str):
+            errors[name] = "must be text"
+            continue
+        value = value.strip()
+        if not value:
+            if field["required"]:
+                errors[name] = "this field is required"
+            continue
+        if len(value) > MAX_PRECHAT_VALUE_CHARS:
+            errors[name] = f"at most {MAX_PRECHAT_VALUE_CHARS} characters"
+            continue
+        try:
+            if field["type"] == "email":
+                value = _email(value)
+            elif field["type"] == "tel":
+                value = _phone(value, region)
+        except ValidationError as exc:
+            errors[name] = exc.messages[0]
+            continue
+        cleaned[name] = value
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def do_submit_prechat(inbox_id: int, visitor_id: str, answers: dict[str, str]) -> VisitorCustomer:
+    """Store checked pre-chat ``answers`` on the visitor's own customer (created if needed).
+
+    ``name`` becomes the customer's name; everything else, email and phone included, goes to
+    ``attributes``: what a visitor types is never an identity (module docstring). Publishes
+    ``customer.updated``. The form is answered whatever ``require_identity_verification`` says: it is
+    data, not a claim to be anyone.
+    """
+    visitor_id = normalize_identity("visitor", visitor_id)
+
+    def apply(inbox: Inbox) -> VisitorCustomer:
+        customer, previous = _own_customer(visitor_id)
+        fields = ["attributes"]
+        if answers.get("name"):
+            customer.name = answers["name"][:MAX_NAME_CHARS]
+            fields.append("name")
+        customer.attributes = {**customer.attributes, **{k: v for k, v in answers.items() if k != "name"}}
+        customer.save(update_fields=fields)
+        return _done(inbox, customer, previous)
+
+    return _with_retries(apply, inbox_id)
+
+
+def _with_retries(apply, inbox_id: int) -> VisitorCustomer:
+    for attempt in range(_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                inbox = Inbox.objects.get(pk=inbox_id, kind=Inbox.Kind.WIDGET)
+                return apply(inbox)
+        except IntegrityError:
+            if attempt == _ATTEMPTS - 1:
+                raise
+            logger.info("identifying a visitor of inbox %s lost a race; retrying", inbox_id)
+    raise AssertionError("unreachable")
+
+
+def _attach_verified(inbox: Inbox, visitor_id: str, claims: IdentityClaims) -> VisitorCustomer:
+    visitor = Identity.objects.filter(kind=Identity.Kind.VISITOR, value=visitor_id).first()
+    site_user = Identity.objects.filter(
+        kind=Identity.Kind.SITE_USER, value=site_user_value(inbox.pk, claims.user_id)
+    ).first()
+    email = Identity.objects.filter(kind=Identity.Kind.EMAIL, value=claims.email).first() if claims.email else None
+    previous_id = visitor.customer_id if visitor else None
+    previous_anonymous = previous_id is not None and _anonymous(previous_id)
+
+    if site_user is not None:
+        target_id = site_user.customer_id
+    elif email is not None:
+        target_id = email.customer_id
+    elif previous_anonymous:
+        target_id = previous_id
+    else:
+        target_id = Customer.objects.create().pk
+    # Lock in id order: a concurrent message of this visitor locks its customer too (inbound.py).
+    locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in={target_id, previous_id} - {None})}
+    customer = locked[target_id]
+
+    if site_user is None:
+        Identity.objects.create(
+            customer=customer,
+            kind=Identity.Kind.SITE_USER,
+            value=site_user_value(inbox.pk, claims.user_id),
+            verified=True,
+        )
+    if email is None and claims.email:
+        Identity.objects.create(customer=customer, kind=Identity.Kind.EMAIL, value=claims.email, verified=True)
+    elif email is not None and email.customer_id == customer.pk and not email.verified:
+        email.verified = True
+        email.save(update_fields=["verified"])
+    elif email is not None and email.customer_id != customer.pk:
+        # Two customers for one person (the site's user and an earlier email sender): joining them is an
+        # agent's call, not something a page load should do.
+        logger.info("verified email of customer %s is held by customer %s; left there", customer.pk, email.customer_id)
+
+    merged_from = None
+    if visitor is None:
+        Identity.objects.create(customer=customer, kind=Identity.Kind.VISITOR, value=visitor_id)
+    elif previous_id != customer.pk:
+        if previous_anonymous:
+            _merge(locked[previous_id], into=customer)
+            merged_from = previous_id
+        else:
+            visitor.customer = customer
+            visitor.save(update_fields=["customer"])
+    if claims.name:
+        customer.name = claims.name
+    customer.save(update_fields=["name", "attributes", "last_seen_at"])
+    return _done(inbox, customer, previous_id, merged_from=merged_from)
+
+
+def _note_unverified(inbox: Inbox, visitor_id: str, claims: IdentityClaims) -> VisitorCustomer:
+    customer, previous = _own_customer(visitor_id)
+    fields = []
+    # A name the site vouched for (or an agent typed) outranks one the visitor typed.
+    if claims.name and not customer.name:
+        customer.name = claims.name
+        fields.append("name")
+    if claims.email:
+        customer.attributes = {**customer.attributes, "email": claims.email}
+        fields.append("attributes")
+    if fields:
+        customer.save(update_fields=fields)
+    return _done(inbox, customer, previous)
+
+
+def _own_customer(visitor_id: str) -> tuple[Customer, int | None]:
+    """The visitor's customer, locked, created with their identity if they have none; and its previous id."""
+    visitor = Identity.objects.filter(kind=Identity.Kind.VISITOR, value=visitor_id).first()
+    if visitor is None:
+        customer = Customer.objects.create()
+        Identity.objects.create(customer=customer, kind=Identity.Kind.VISITOR, value=visitor_id)
+        return customer, None
+    return Customer.objects.select_for_update().get(pk=visitor.customer_id), visitor.customer_id
+
+
+def _anonymous(customer_id: int) -> bool:
+    # Anonymous: known only by widget visitor ids, so only whoever holds those visitors' tokens wrote there.
+    return not Identity.objects.filter(customer_id=customer_id).exclude(kind=Identity.Kind.VISITOR).exists()
+
+
+def _merge(source: Customer, into: Customer) -> None:
+    """Move everything of ``source`` to ``into`` and delete it. Conversations move whole, keeping their
+    seqs, so no entry is renumbered and every client's resume position stays meaningful."""
+    Identity.objects.filter(customer=source).update(customer=into)
+    Conversation.objects.filter(customer=source).update(customer=into)
+    TimelineEntry.objects.filter(customer=source).update(customer=into)
+    SatisfactionRating.objects.filter(customer=source).update(customer=into)
+    into.attributes = {**source.attributes, **into.attributes}
+    into.name = into.name or source.name
+    if source.last_seen_at and (into.last_seen_at is None or source.last_seen_at > into.last_seen_at):
+        into.last_seen_at = source.last_seen_at
+    source.delete()
+
+
+def _done(inbox: Inbox, customer: Customer, previous_id: int | None, merged_from: int | None = None) -> VisitorCustomer:
+    conversation_id = (
+        Conversation.objects.filter(inbox=inbox, customer=customer)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    verified = customer.identities.filter(verified=True).exists()
+    inbox_ids = set(customer.conversations.values_list("inbox_id", flat=True).distinct()) | {inbox.pk}
+    send_event_on_commit(
+        {
+            "type": "customer.updated",
+            "customer": {
+                "id": customer.pk,
+                "name": str(customer),
+                "attributes": customer.attributes,
+                "verified": verified,
+            },
+            "merged_from": merged_from,
+        },
+        [recipients.inbox_group(inbox_id) for inbox_id in sorted(inbox_ids)],
+    )
+    return VisitorCustomer(customer_id=customer.pk, conversation_id=conversation_id, previous_customer_id=previous_id)
+
+
+def _optional_text(value: Any, name: str, limit: int) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} is text", code="invalid")
+    value = value.strip()
+    if len(value) > limit:
+        raise ValidationError(f"{name} is at most {limit} characters", code="invalid")
+    return value
+
+
+def _email(value: str) -> str:
+    try:
+        return normalize_identity("email", value)
+    except ValidationError as exc:
+        raise ValidationError("not a valid email address", code="invalid") from exc
+
+
+def _phone(value: str, region: str | None) -> str:
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError("not a phone number (include the country code, e.g. +47)") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError("not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

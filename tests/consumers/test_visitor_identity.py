@@ -1,0 +1,152 @@
+"""The visitor socket's identify, attributes and prechat frames (docs/protocols/widget-socket.md)."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+
+from contact_center.actions.replies import do_send_reply
+from contact_center.lib.identity import user_hash
+from contact_center.models import Customer, Identity
+from tests.consumers import WAIT, deliver_outbox, hello, open_agent, open_visitor, receive_until, send
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def signed(inbox, user_id, **claims) -> dict:
+    return {"type": "identify", "user_id": user_id, "user_hash": user_hash(inbox.secret, user_id), **claims}
+
+
+@database_sync_to_async
+def configure(inbox, **config):
+    inbox.config = {**inbox.config, **config}
+    inbox.save(update_fields=["config"])
+
+
+@database_sync_to_async
+def customer_of(visitor: str) -> Customer:
+    return Customer.objects.get(identities__kind="visitor", identities__value=visitor)
+
+
+async def test_it_shows_a_verified_visitor_their_history_and_follows_their_replies(website, alice):
+    laptop = await open_visitor(website, "laptop")
+    await laptop.send_json_to(signed(website, "42"))
+    await receive_until(laptop, "identified")
+    ack = await send(laptop, "client-0001", "Where is my order?")
+    await laptop.disconnect()
+
+    phone = await open_visitor(website, "phone")
+    await hello(phone)
+    await phone.send_json_to(signed(website, "42"))
+    assert await phone.receive_json_from(timeout=WAIT) == {"type": "identified", "verified": True}
+    reset = await phone.receive_json_from(timeout=WAIT)
+    assert reset == {"type": "reset", "conversation": ack["message"]["conversation"]}
+    replayed, ready = await hello(phone)
+    assert [m["body"] for m in replayed] == ["Where is my order?"]
+    assert ready["conversation"] == ack["message"]["conversation"]
+
+    await database_sync_to_async(do_send_reply)(alice, ack["message"]["conversation"], "On its way", client_id="r-001")
+    await deliver_outbox()
+    live, _ = await receive_until(phone, "message")
+    assert live["message"]["body"] == "On its way"
+    await phone.disconnect()
+
+
+async def test_it_moves_the_visitors_other_tabs_along(website):
+    laptop = await open_visitor(website, "laptop")
+    await laptop.send_json_to(signed(website, "42"))
+    await receive_until(laptop, "identified")
+    ack = await send(laptop, "client-0001", "Earlier")
+    await laptop.disconnect()
+
+    first_tab = await open_visitor(website, "phone")
+    second_tab = await open_visitor(website, "phone")
+    await hello(first_tab)
+    await hello(second_tab)
+    await first_tab.send_json_to(signed(website, "42"))
+
+    reset, _ = await receive_until(second_tab, "reset")
+    assert reset["conversation"] == ack["message"]["conversation"]
+    replayed, _ = await hello(second_tab)
+    assert [m["body"] for m in replayed] == ["Earlier"]
+    await first_tab.disconnect()
+    await second_tab.disconnect()
+
+
+async def test_it_refuses_a_bad_hash_and_keeps_the_socket_open(website):
+    socket = await open_visitor(website, "vera")
+    await socket.send_json_to({"type": "identify", "user_id": "42", "user_hash": "0" * 64})
+
+    error = await socket.receive_json_from(timeout=WAIT)
+    assert error == {
+        "type": "error",
+        "code": "unverified",
+        "message": "user_hash does not match user_id",
+        "for": "identify",
+    }
+    assert await database_sync_to_async(Identity.objects.count)() == 0
+    await hello(socket)
+    await socket.disconnect()
+
+
+async def test_it_refuses_an_unverified_identify_when_the_inbox_requires_verification(website):
+    await configure(website, require_identity_verification=True)
+    socket = await open_visitor(website, "vera")
+    await socket.send_json_to({"type": "identify", "email": "vera@example.com"})
+
+    error = await socket.receive_json_from(timeout=WAIT)
+    assert (error["code"], error["for"]) == ("verification_required", "identify")
+    await socket.disconnect()
+
+
+async def test_an_unverified_email_shows_nothing_of_its_owner(website):
+    pat = await open_visitor(website, "pat")
+    await pat.send_json_to(signed(website, "42", email="pat@shop.example"))
+    await receive_until(pat, "identified")
+    await send(pat, "client-0001", "My secret order")
+    await pat.disconnect()
+
+    mallory = await open_visitor(website, "mallory")
+    await mallory.send_json_to({"type": "identify", "email": "pat@shop.example"})
+    assert await mallory.receive_json_from(timeout=WAIT) == {"type": "identified", "verified": False}
+    replayed, ready = await hello(mallory)
+    assert (replayed, ready["conversation"]) == ([], None)
+    await mallory.disconnect()
+
+
+async def test_it_answers_prechat_field_errors_by_field(website):
+    await configure(
+        website,
+        prechat={"enabled": True, "fields": [{"name": "email", "label": "Email", "type": "email", "required": True}]},
+    )
+    socket = await open_visitor(website, "vera")
+
+    await socket.send_json_to({"type": "prechat", "fields": {"email": "nope"}})
+    error = await socket.receive_json_from(timeout=WAIT)
+    assert (error["code"], error["for"], error["fields"]) == (
+        "invalid",
+        "prechat",
+        {"email": "not a valid email address"},
+    )
+
+    await socket.send_json_to({"type": "prechat", "fields": {"email": "Vera@Example.com"}})
+    assert await socket.receive_json_from(timeout=WAIT) == {"type": "prechat.saved"}
+    await send(socket, "client-0001", "Hello")
+    assert (await customer_of("vera")).attributes == {"email": "vera@example.com"}
+    await socket.disconnect()
+
+
+async def test_it_stores_attributes_and_tells_the_agents(website, alice):
+    agent = await open_agent(alice)
+    socket = await open_visitor(website, "vera")
+
+    await socket.send_json_to({"type": "attributes", "attributes": {"plan": "pro", "seats": 3}})
+    assert await socket.receive_json_from(timeout=WAIT) == {"type": "attributes.saved"}
+    updated, _ = await receive_until(agent, "customer.updated")
+    assert updated["customer"]["attributes"] == {"plan": "pro", "seats": 3}
+
+    await socket.send_json_to({"type": "attributes", "attributes": {"_secret": 1}})
+    error = await socket.receive_json_from(timeout=WAIT)
+    assert (error["code"], error["for"]) == ("invalid", "attributes")
+    await socket.disconnect()
+    await agent.disconnect()
