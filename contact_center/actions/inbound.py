@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from contact_center.actions.attachments import claim_attachments
 from contact_center.actions.timeline import append_entry, lock_conversation
 from contact_center.lib.envelope import InboundEnvelope
 from contact_center.lib.identity import normalize_identity
@@ -33,6 +34,8 @@ def do_receive_inbound(envelope: InboundEnvelope) -> ReceiveResult:
     customer in every inbox), continues or opens the conversation (reopening one that was resolved,
     pending or snoozed), appends the entry and publishes after commit. Receiving an envelope that is
     already stored returns the stored entry with ``created=False`` and publishes nothing.
+    Binds ``envelope.attachment_ids`` to the entry when the same sender uploaded them to this inbox and
+    they are not bound yet; otherwise stores nothing and raises ``ValidationError``.
     Raises ``ValidationError`` for a sender value that does not normalise, ``Inbox.DoesNotExist``.
     """
     value = normalize_identity(envelope.sender.kind, envelope.sender.value)
@@ -56,6 +59,10 @@ def _stored_entry(envelope: InboundEnvelope) -> TimelineEntry | None:
 
 def _receive(envelope: InboundEnvelope, value: str) -> TimelineEntry:
     inbox = Inbox.objects.get(pk=envelope.inbox_id)
+    # Checked first: a refused attachment must not leave a new customer or conversation behind.
+    attachment_ids = claim_attachments(
+        inbox.pk, f"{envelope.sender.kind}:{envelope.sender.value}", envelope.attachment_ids
+    )
     identity = _find_or_create_identity(envelope.sender.kind, value, envelope.sender.display_name)
     # Locking the customer serialises concurrent first messages, so they share one new conversation.
     customer = Customer.objects.select_for_update().get(pk=identity.customer_id)
@@ -67,6 +74,7 @@ def _receive(envelope: InboundEnvelope, value: str) -> TimelineEntry:
         body=envelope.body,
         payload=envelope.payload,
         external_id=envelope.external_id,
+        attachment_ids=attachment_ids,
     )
     customer.last_seen_at = entry.created_at
     customer.save(update_fields=["last_seen_at"])

@@ -12,9 +12,11 @@ from contact_center.actions.timeline import append_entry, lock_conversation
 from contact_center.models import Agent, TimelineEntry
 
 
-def check_body(body: str) -> str:
+def check_body(body: str, *, allow_empty: bool = False) -> str:
+    """``body`` trimmed; raises ``ValidationError`` when it is too long, or empty unless ``allow_empty``
+    (a message that carries attachments needs no text)."""
     body = (body or "").strip()
-    if not body:
+    if not body and not allow_empty:
         raise ValidationError("a message cannot be empty")
     if len(body) > settings.PARLEY_MESSAGE_MAX_CHARS:
         raise ValidationError(f"a message is at most {settings.PARLEY_MESSAGE_MAX_CHARS} characters")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.utils import timezone
 
 from contact_center.actions.events import send_event_on_commit
 from contact_center.lib import payloads, recipients
-from contact_center.models import Agent, Conversation, TimelineEntry
+from contact_center.models import Agent, Attachment, Conversation, TimelineEntry
 
 
 def append_entry(
@@ -21,12 +22,17 @@ def append_entry(
     payload: dict[str, Any] | None = None,
     external_id: str | None = None,
     delivery_status: str = "",
+    attachment_ids: Sequence[int] = (),
 ) -> TimelineEntry:
     """Write the next entry of ``conversation``. The caller holds the conversation's row lock.
 
     Bumps the conversation's seq counters and activity time (saved here) and schedules the events:
     agents of the inbox always hear of it; the customer's live sessions only of what they may see.
+    ``attachment_ids`` are bound to the entry before the events are built; the caller checked (and
+    locked) them.
     """
+    if attachment_ids:
+        payload = {**(payload or {}), "attachments": list(attachment_ids)}
     entry = TimelineEntry(
         conversation=conversation,
         customer_id=conversation.customer_id,
@@ -45,6 +51,8 @@ def append_entry(
         conversation.last_public_seq += 1
         entry.public_seq = conversation.last_public_seq
     entry.save()
+    if attachment_ids:
+        Attachment.objects.filter(pk__in=attachment_ids).update(entry=entry)
     conversation.last_activity_at = entry.created_at
     conversation.save(update_fields=["last_seq", "last_public_seq", "last_activity_at"])
     publish_entry(conversation, entry, customer_too=direction != TimelineEntry.Direction.OUT)

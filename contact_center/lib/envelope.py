@@ -25,6 +25,8 @@ class InboundEnvelope:
     Message-ID, say); it is honoured only if that conversation belongs to the same customer and inbox.
     ``continue_latest`` says whether the customer's latest conversation in the inbox continues when no
     hint matched (chat and SMS: yes; an email without reply headers: no).
+    ``attachment_ids`` are files the sender uploaded beforehand into this inbox (the widget's upload
+    endpoint); they are bound to the stored entry, and only if that same sender uploaded them.
     """
 
     inbox_id: int
@@ -36,3 +38,4 @@ class InboundEnvelope:
     payload: dict[str, Any] = field(default_factory=dict)
     thread_hint: int | None = None
     continue_latest: bool = True
+    attachment_ids: tuple[int, ...] = ()

@@ -376,6 +376,7 @@ def test_it_tells_the_inbox_agents_and_the_visitors_own_sessions(
             "author_name": None,
             "body": "Hello",
             "client_id": None,
+            "attachments": [],
             "created_at": entry.created_at.isoformat(),
         },
     }
