@@ -1,13 +1,12 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.static import serve
 
-from contact_center.views import console, site
+from contact_center.views import console, files, site
 
 urlpatterns = [
     path("", site.demo, name="demo"),
+    path("demo/<slug:name>/", site.demo, name="demo-page"),
     path("healthz", site.healthz, name="healthz"),
     path("console/", console.index, name="console"),
     path("console/login/", auth_views.LoginView.as_view(), name="login"),
@@ -15,7 +14,8 @@ urlpatterns = [
     path("console/api/conversations/", console.conversation_list, name="conversation-list"),
     path("console/api/conversations/<int:conversation_id>/entries/", console.conversation_entries, name="entries"),
     path("widget/", include("widget.urls")),
+    # Attachments are private: served only through signed links, never from MEDIA_URL.
+    path("files/<str:token>/", files.attachment, name="attachment"),
+    path("files/<str:token>/<path:filename>", files.attachment, name="attachment-named"),
     path("admin/", admin.site.urls),
 ]
-if settings.DEBUG:
-    urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))

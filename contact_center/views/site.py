@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import render
 
 from contact_center.models import Inbox
 
+# More pages of the demo shop: browsing between them shows visit tracking; "hostile" is a page whose
+# CSS tries its worst on everything, to show (and test) that the widget survives it.
+DEMO_PAGES = {"pricing": "demo/pricing.html", "hostile": "demo/hostile.html"}
 
-def demo(request: HttpRequest):
+
+def demo(request: HttpRequest, name: str = "index"):
+    template = "demo/index.html" if name == "index" else DEMO_PAGES.get(name)
+    if template is None:
+        raise Http404("no such demo page")
     inbox = Inbox.objects.filter(kind=Inbox.Kind.WIDGET).order_by("pk").first()
-    return render(request, "demo/index.html", {"inbox": inbox})
+    return render(request, template, {"inbox": inbox})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
