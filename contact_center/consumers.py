@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 
 from contact_center import history
 from contact_center.access import AccessDenied, access_conversation, visible_inboxes
+from contact_center.actions.conversations import do_change_status, do_mark_read
 from contact_center.actions.replies import do_add_note, do_send_reply
+from contact_center.actions.typing import do_send_agent_typing
 from contact_center.lib import payloads, recipients
 from contact_center.lib.sockets import JsonFrameConsumer, bad_frame
 
@@ -41,7 +43,15 @@ class AgentConsumer(JsonFrameConsumer):
         await self.accept()
 
     async def receive_json(self, content, **kwargs):
-        handlers = {"hello": self.on_hello, "sync": self.on_sync, "reply": self.on_write, "note": self.on_write}
+        handlers = {
+            "hello": self.on_hello,
+            "sync": self.on_sync,
+            "reply": self.on_write,
+            "note": self.on_write,
+            "typing": self.on_typing,
+            "read": self.on_read,
+            "status": self.on_status,
+        }
         handler = handlers.get(content.get("type"))
         if handler is None:
             await self.send_json(bad_frame("unknown frame type"))
@@ -97,6 +107,45 @@ class AgentConsumer(JsonFrameConsumer):
             )
             return
         await self.send_json({"type": "ack", "client_id": client_id, "entry": entry})
+
+    async def on_typing(self, content):
+        """Ephemeral: nothing is stored and nothing answers, unless the conversation is not visible."""
+        typing = content.get("typing") is True
+        await self._for_conversation(
+            content, lambda agent, conversation_id: do_send_agent_typing(agent, conversation_id, typing)
+        )
+
+    async def on_read(self, content):
+        seq = content.get("seq")
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+            await self.send_json(bad_frame("seq is a positive integer", conversation=content.get("conversation")))
+            return
+        await self._for_conversation(content, lambda agent, conversation_id: do_mark_read(agent, conversation_id, seq))
+
+    async def on_status(self, content):
+        summary = await self._for_conversation(
+            content,
+            lambda agent, conversation_id: payloads.conversation_summary(
+                do_change_status(agent, conversation_id, content.get("status"))
+            ),
+        )
+        if summary is not None:
+            await self.send_json({"type": "conversation.updated", "conversation": summary})
+
+    async def _for_conversation(self, content, call):
+        """Run ``call(agent, conversation id)`` in a thread; map refusals to error frames."""
+        conversation_id = content.get("conversation")
+        try:
+            if isinstance(conversation_id, bool) or not isinstance(conversation_id, int):
+                raise AccessDenied("no such conversation")
+            return await database_sync_to_async(call)(self.agent, conversation_id)
+        except AccessDenied:
+            await self.send_json({"type": "error", "code": "not_found", "conversation": conversation_id})
+        except ValidationError as exc:
+            await self.send_json(
+                {"type": "error", "code": "invalid", "message": exc.messages[0], "conversation": conversation_id}
+            )
+        return None
 
 
 def _summary(agent, conversation_id: int) -> dict:

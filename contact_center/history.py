@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from contact_center.lib import payloads
-from contact_center.models import Conversation, Identity, TimelineEntry
+from contact_center.lib.csat import csat_enabled, csat_request
+from contact_center.models import Conversation, Identity, SatisfactionRating, TimelineEntry
 
 REPLAY_BATCH = 200
 
@@ -18,6 +19,7 @@ def entries_after(conversation_id: int, after: int, limit: int = REPLAY_BATCH) -
     rows = (
         TimelineEntry.objects.filter(conversation_id=conversation_id, seq__gt=after)
         .select_related("author")
+        .prefetch_related("attachments")
         .order_by("seq")[:limit]
     )
     return [payloads.entry_for_agent(entry) for entry in rows]
@@ -25,7 +27,11 @@ def entries_after(conversation_id: int, after: int, limit: int = REPLAY_BATCH) -
 
 def entries_before(conversation_id: int, before: int | None, limit: int = 50) -> list[dict[str, Any]]:
     """One page of the timeline ending just before seq ``before`` (the newest page if None), oldest first."""
-    rows = TimelineEntry.objects.filter(conversation_id=conversation_id).select_related("author")
+    rows = (
+        TimelineEntry.objects.filter(conversation_id=conversation_id)
+        .select_related("author")
+        .prefetch_related("attachments")
+    )
     if before is not None:
         rows = rows.filter(seq__lt=before)
     page = list(rows.order_by("-seq")[:limit])
@@ -38,6 +44,7 @@ def public_entries_after(conversation_id: int, after: int, limit: int = REPLAY_B
     rows = (
         TimelineEntry.objects.filter(conversation_id=conversation_id, public_seq__gt=after)
         .select_related("author")
+        .prefetch_related("attachments")
         .order_by("public_seq")[:limit]
     )
     return [payloads.entry_for_visitor(entry) for entry in rows]
@@ -60,3 +67,24 @@ def visitor_conversation(inbox_id: int, visitor_id: str) -> tuple[int, int] | tu
         .first()
     )
     return conversation_id, customer_id
+
+
+def visitor_signals(conversation_id: int) -> list[dict[str, Any]]:
+    """What a resuming widget is owed besides messages: how far agents have read, and a survey the
+    visitor has not answered yet (so one who was away when the conversation was resolved is asked)."""
+    conversation = Conversation.objects.select_related("inbox").filter(pk=conversation_id).first()
+    if conversation is None:
+        return []
+    signals = []
+    if conversation.agent_read_seq:
+        signals.append({"type": "read", "conversation": conversation.pk, "seq": conversation.agent_read_seq})
+    if (
+        conversation.status == Conversation.Status.RESOLVED
+        and conversation.resolved_at is not None
+        and csat_enabled(conversation.inbox)
+        and not SatisfactionRating.objects.filter(
+            conversation=conversation, resolved_at=conversation.resolved_at
+        ).exists()
+    ):
+        signals.append(csat_request(conversation))
+    return signals

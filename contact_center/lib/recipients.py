@@ -6,6 +6,8 @@ decides who hears an event.
 
 A visitor who has not written yet has no customer, so no visitor group: their sockets wait in
 ``newvisitor.<inbox id>.<hash of visitor id>`` until the first message binds them (widget/consumers.py).
+Every socket of a visitor stays in that group, so an identify that moves them to another customer
+reaches all their tabs.
 """
 
 from __future__ import annotations
@@ -33,6 +35,15 @@ def new_visitor_group(inbox_id: int, visitor_id: str) -> str:
 
 def agent_groups(conversation: Conversation) -> list[str]:
     return [inbox_group(conversation.inbox_id)]
+
+
+def visitor_groups(conversation: Conversation) -> list[str]:
+    """Groups of the customer's live widget sessions, for signals about the conversation itself
+    (typing, read position, survey). Only widget inboxes have live visitors; callers never pass
+    anything internal through here."""
+    if conversation.inbox.kind != "widget":
+        return []
+    return [visitor_group(conversation.inbox_id, conversation.customer_id)]
 
 
 def customer_groups(conversation: Conversation, entry: TimelineEntry) -> list[str]:
