@@ -8,17 +8,34 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.core import signing
 from django.core.exceptions import ValidationError
 
 from contact_center import history
+from contact_center.access import AccessDenied
+from contact_center.actions.attachments import check_attachment_ids
+from contact_center.actions.customers import (
+    VisitorCustomer,
+    check_attributes,
+    check_identity_claims,
+    check_prechat,
+    do_identify_visitor,
+    do_set_visitor_attributes,
+    do_submit_prechat,
+)
 from contact_center.actions.inbound import do_receive_inbound
 from contact_center.actions.replies import check_body
+from contact_center.actions.surveys import do_rate_conversation
+from contact_center.actions.typing import do_send_visitor_typing
+from contact_center.actions.visitors import check_page, do_record_page
 from contact_center.lib import payloads, recipients
 from contact_center.lib.envelope import InboundEnvelope, Sender
+from contact_center.lib.ratelimit import client_ip_of_scope
 from contact_center.lib.sockets import JsonFrameConsumer, bad_frame
 from contact_center.models import Inbox
+from widget.limits import message_limited, rate_limited_frame
 from widget.origins import origin_allowed
 from widget.tokens import check_visitor_token
 
@@ -33,6 +50,10 @@ class VisitorConsumer(JsonFrameConsumer):
     visitor_id: str = ""
     customer_id: int | None = None
     conversation_id: int | None = None
+    # The page the visitor is on, and the (conversation, page) last stored: a visitor without a
+    # conversation browses too, and their page is stored when their first message opens one.
+    page: dict | None = None
+    page_stored: tuple | None = None
 
     async def connect(self):
         token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [""])[0]
@@ -55,9 +76,9 @@ class VisitorConsumer(JsonFrameConsumer):
         if known is not None:
             self.conversation_id, self.customer_id = known
             await self._join()
-        else:
-            # Another tab of this visitor may write first; it tells this socket who the customer is.
-            await self.join_group(recipients.new_visitor_group(self.inbox_id, self.visitor_id))
+        # Every socket of this visitor hears the others: a first message or an identify in one tab
+        # tells the rest which customer they now speak for.
+        await self.join_group(recipients.new_visitor_group(self.inbox_id, self.visitor_id))
         await self.accept()
 
     async def _refuse(self, code: int):
@@ -72,6 +93,14 @@ class VisitorConsumer(JsonFrameConsumer):
             await self._replay(_int(content.get("last_seq", content.get("after")), default=0))
         elif kind == "send":
             await self._send_message(content)
+        elif kind in ("identify", "attributes", "prechat"):
+            await self._describe_visitor(kind, content)
+        elif kind == "typing":
+            await self._typing(content)
+        elif kind == "csat":
+            await self._rate(content)
+        elif kind == "page":
+            await self._on_page(content)
         else:
             await self.send_json(bad_frame("unknown frame type"))
 
@@ -91,8 +120,46 @@ class VisitorConsumer(JsonFrameConsumer):
         # database; the client drops what it already holds by seq.
         await self._send_missed(0)
 
+    async def cc_visitor_moved(self, message):
+        """Another socket of this visitor identified them as another customer: follow it there."""
+        await self._follow(message["customer_id"], message["conversation_id"])
+
+    async def _describe_visitor(self, kind: str, content):
+        try:
+            result = await database_sync_to_async(_DESCRIBE[kind])(self.inbox_id, self.visitor_id, content)
+        except ValidationError as exc:
+            await self.send_json(_refusal(kind, exc))
+            return
+        if kind == "identify":
+            await self.send_json({"type": "identified", "verified": result["verified"]})
+        else:
+            await self.send_json({"type": f"{kind}.saved"})
+        customer_id, conversation_id = result["customer_id"], result["conversation_id"]
+        if customer_id != self.customer_id:
+            await self._follow(customer_id, conversation_id)
+            await self.channel_layer.group_send(
+                recipients.new_visitor_group(self.inbox_id, self.visitor_id),
+                {"type": "cc.visitor_moved", "customer_id": customer_id, "conversation_id": conversation_id},
+            )
+
+    async def _follow(self, customer_id: int, conversation_id: int | None):
+        if customer_id == self.customer_id:
+            return  # the socket that asked, or one that followed already
+        if self.customer_id is not None:
+            await self.leave_group(recipients.visitor_group(self.inbox_id, self.customer_id))
+        previous_conversation = self.conversation_id
+        self.customer_id, self.conversation_id = customer_id, conversation_id
+        await self._join()
+        if conversation_id != previous_conversation:
+            # What the client holds belongs to another conversation (or none): it starts over with hello 0.
+            await self.send_json({"type": "reset", "conversation": conversation_id})
+
     async def _replay(self, after: int):
         await self._send_missed(after)
+        if self.conversation_id is not None:
+            # Read position and an unanswered survey: live events this socket may have missed.
+            for signal in await database_sync_to_async(history.visitor_signals)(self.conversation_id):
+                await self.send_json(signal)
         await self.send_json({"type": "ready", "conversation": self.conversation_id})
 
     async def _send_missed(self, after: int):
@@ -112,11 +179,18 @@ class VisitorConsumer(JsonFrameConsumer):
             await self.send_json(bad_frame("client_id is required"))
             return
         try:
-            body = check_body(content.get("body", ""))
+            attachment_ids = check_attachment_ids(content.get("attachments"))
+            body = check_body(content.get("body", ""), allow_empty=bool(attachment_ids))
         except ValidationError as exc:
             await self.send_json(
                 {"type": "error", "code": "invalid", "message": exc.messages[0], "client_id": client_id}
             )
+            return
+        retry_after = await sync_to_async(message_limited, thread_sensitive=False)(
+            self.visitor_id, client_ip_of_scope(self.scope), new_conversation=self.conversation_id is None
+        )
+        if retry_after is not None:
+            await self.send_json(rate_limited_frame(retry_after, client_id))
             return
         envelope = InboundEnvelope(
             inbox_id=self.inbox_id,
@@ -125,8 +199,15 @@ class VisitorConsumer(JsonFrameConsumer):
             sender=Sender(kind="visitor", value=self.visitor_id),
             body=body,
             payload={"client_id": client_id, "page": _page(content)},
+            attachment_ids=attachment_ids,
         )
-        result = await database_sync_to_async(_receive)(envelope)
+        try:
+            result = await database_sync_to_async(_receive)(envelope)
+        except ValidationError as exc:
+            await self.send_json(
+                {"type": "error", "code": "invalid", "message": exc.messages[0], "client_id": client_id}
+            )
+            return
         self.conversation_id = result["message"]["conversation"]
         if self.customer_id is None:
             self.customer_id = result["customer_id"]
@@ -136,15 +217,93 @@ class VisitorConsumer(JsonFrameConsumer):
                 {"type": "cc.visitor_bound", "customer_id": self.customer_id, "conversation_id": self.conversation_id},
             )
         await self.send_json({"type": "ack", "client_id": client_id, "message": result["message"]})
+        await self._store_page()
+
+    async def _on_page(self, content):
+        try:
+            self.page = check_page(content.get("page"))
+        except ValidationError as exc:
+            await self.send_json({"type": "error", "code": "invalid", "message": exc.messages[0]})
+            return
+        await self._store_page()
+
+    async def _store_page(self):
+        if self.page is None or self.conversation_id is None or self.page_stored == (self.conversation_id, self.page):
+            return
+        self.page_stored = (self.conversation_id, self.page)
+        await database_sync_to_async(do_record_page)(self.conversation_id, self.page)
 
     async def _join(self):
         await self.join_group(recipients.visitor_group(self.inbox_id, self.customer_id))
+
+    async def _typing(self, content):
+        preview = content.get("preview", "")
+        if not isinstance(preview, str):
+            await self.send_json(bad_frame("preview is text"))
+            return
+        if self.conversation_id is None:
+            return  # nobody to tell before the first message opens a conversation
+        await database_sync_to_async(do_send_visitor_typing)(
+            self.inbox_id, self.customer_id, self.conversation_id, preview
+        )
+
+    async def _rate(self, content):
+        conversation_id = content.get("conversation")
+        try:
+            if self.customer_id is None:
+                raise AccessDenied("this visitor has no conversation")
+            result = await database_sync_to_async(do_rate_conversation)(
+                self.inbox_id, self.customer_id, conversation_id, content.get("rating"), content.get("comment", "")
+            )
+        except AccessDenied:
+            await self.send_json({"type": "error", "code": "not_found", "conversation": conversation_id})
+            return
+        except ValidationError as exc:
+            await self.send_json(
+                {"type": "error", "code": "invalid", "message": exc.messages[0], "conversation": conversation_id}
+            )
+            return
+        await self.send_json(
+            {"type": "csat.answered", "conversation": result.rating.conversation_id, "rating": result.rating.rating}
+        )
 
 
 def _receive(envelope: InboundEnvelope) -> dict:
     entry = do_receive_inbound(envelope).entry
     # Dicts, not model instances, cross back to the event loop.
     return {"message": payloads.entry_for_visitor(entry), "customer_id": entry.customer_id}
+
+
+def _identify(inbox_id: int, visitor_id: str, content: dict) -> dict:
+    claims = check_identity_claims(Inbox.objects.get(pk=inbox_id), content)
+    return {**_visitor_customer(do_identify_visitor(inbox_id, visitor_id, claims)), "verified": claims.verified}
+
+
+def _set_attributes(inbox_id: int, visitor_id: str, content: dict) -> dict:
+    attributes = check_attributes(content.get("attributes"))
+    return _visitor_customer(do_set_visitor_attributes(inbox_id, visitor_id, attributes))
+
+
+def _prechat(inbox_id: int, visitor_id: str, content: dict) -> dict:
+    answers = check_prechat(Inbox.objects.get(pk=inbox_id), content.get("fields"))
+    return _visitor_customer(do_submit_prechat(inbox_id, visitor_id, answers))
+
+
+_DESCRIBE = {"identify": _identify, "attributes": _set_attributes, "prechat": _prechat}
+
+
+def _visitor_customer(result: VisitorCustomer) -> dict:
+    return {"customer_id": result.customer_id, "conversation_id": result.conversation_id}
+
+
+def _refusal(kind: str, exc: ValidationError) -> dict:
+    """The error frame for a refused identify/attributes/prechat; ``for`` names the frame it answers."""
+    codes = [error.code for error in getattr(exc, "error_list", [])]
+    code = next((code for code in codes if code in ("unverified", "verification_required")), "invalid")
+    frame = {"type": "error", "code": code, "message": exc.messages[0], "for": kind}
+    if hasattr(exc, "error_dict"):
+        frame["fields"] = {name: messages[0] for name, messages in exc.message_dict.items()}
+    return frame
 
 
 def _widget_inbox(public_key: str) -> dict | None:

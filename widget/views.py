@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -11,9 +12,12 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from contact_center.actions.attachments import upload_limits
+from contact_center.actions.customers import prechat_config
 from contact_center.models import Inbox
+from widget.appearance import appearance_of
 from widget.origins import origin_allowed
 from widget.tokens import check_visitor_token, issue_visitor_token, new_visitor_id
 
@@ -22,7 +26,12 @@ _LOADER = Path(__file__).parent / "static" / "widget" / "loader.js"
 
 @cache
 def _loader_source() -> bytes:
-    return _LOADER.read_bytes()
+    # Every page of every customer's site downloads this: whole-line comments and indentation are for
+    # readers of the source, not for browsers (a quarter of the gzipped size). Safe because loader.js
+    # has no multi-line strings; tests/widget/test_size_budget.py holds the budget.
+    source = _LOADER.read_text()
+    source = re.sub(r"(?m)^[ \t]*//.*\n", "", source)
+    return re.sub(r"(?m)^[ \t]+", "", source).encode()
 
 
 def loader(request: HttpRequest) -> HttpResponse:
@@ -44,9 +53,24 @@ def _inbox(public_key: str) -> Inbox:
 def frame(request: HttpRequest, public_key: str) -> HttpResponse:
     """The conversation UI, framed by the host page. Only allowed origins may frame it."""
     inbox = _inbox(public_key)
-    response = render(request, "widget/frame.html", {"inbox": inbox, "config": {"inbox": inbox.public_key}})
+    look = appearance_of(inbox)
+    config = {"inbox": inbox.public_key, "greeting": look.greeting, "locale": look.locale}
+    config["prechat"] = prechat_config(inbox)
+    # For the composer's first check of a file; the upload endpoint decides.
+    config["attachments"] = upload_limits(inbox).public()
+    response = render(request, "widget/frame.html", {"inbox": inbox, "look": look, "config": config})
     ancestors = "*" if "*" in inbox.allowed_origins else " ".join(["'self'", *inbox.allowed_origins])
     response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    return response
+
+
+@require_GET
+def appearance(request: HttpRequest, public_key: str) -> JsonResponse:
+    """Colour, side and title of a widget: what the loader needs to draw the bubble before any frame exists."""
+    response = JsonResponse(appearance_of(_inbox(public_key)).public())
+    # Public and identical for every visitor: any site may read it and any cache may keep it a while.
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
     return response
 
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from contact_center.lib.attachment_links import attachment_url
+from contact_center.lib.filetypes import INLINE_IMAGE_TYPES
+
 if TYPE_CHECKING:
-    from contact_center.models import Conversation, TimelineEntry
+    from contact_center.models import Attachment, Conversation, TimelineEntry
 
 
 def entry_for_agent(entry: TimelineEntry) -> dict[str, Any]:
@@ -24,6 +27,7 @@ def entry_for_agent(entry: TimelineEntry) -> dict[str, Any]:
         "author": {"id": author.pk, "name": author.public_name} if author else None,
         "body": entry.body,
         "payload": entry.payload,
+        "attachments": attachments_of(entry),
         "delivery_status": entry.delivery_status,
         "created_at": entry.created_at.isoformat(),
     }
@@ -40,7 +44,30 @@ def entry_for_visitor(entry: TimelineEntry) -> dict[str, Any]:
         "author_name": entry.author.public_name if entry.author else None,
         "body": entry.body,
         "client_id": entry.payload.get("client_id") if entry.direction == "in" else None,
+        "attachments": attachments_of(entry),
         "created_at": entry.created_at.isoformat(),
+    }
+
+
+def attachments_of(entry: TimelineEntry) -> list[dict[str, Any]]:
+    """The files ``entry`` carries, each with a fresh signed link. The same for visitors and agents.
+
+    Entries record their attachment ids in ``payload["attachments"]``, so an entry without any (nearly
+    all) costs no query; readers of many entries prefetch ``attachments``.
+    """
+    if not entry.payload.get("attachments"):
+        return []
+    return [attachment_payload(a) for a in sorted(entry.attachments.all(), key=lambda a: a.pk)]
+
+
+def attachment_payload(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "id": attachment.pk,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "url": attachment_url(attachment),
+        "is_image": attachment.content_type in INLINE_IMAGE_TYPES,
     }
 
 
@@ -57,4 +84,6 @@ def conversation_summary(conversation: Conversation) -> dict[str, Any]:
         "subject": conversation.subject,
         "last_seq": conversation.last_seq,
         "last_activity_at": conversation.last_activity_at.isoformat(),
+        # Where the visitor is browsing (widget/loader.js reports it); {} for other channels.
+        "visitor_context": conversation.visitor_context,
     }

@@ -86,8 +86,9 @@ class Contexts:
         self.opened: list[BrowserContext] = []
         self.page_errors: list[str] = []
 
-    def new_page(self) -> Page:
-        context = self.browser.new_context(base_url=self.base_url, viewport=VIEWPORT)
+    def new_page(self, **options) -> Page:
+        """``options`` go to ``browser.new_context``: a person may have a phone (viewport) or a language (locale)."""
+        context = self.browser.new_context(**{"base_url": self.base_url, "viewport": VIEWPORT, **options})
         context.set_default_timeout(TIMEOUT_MS)
         self.opened.append(context)
         page = context.new_page()

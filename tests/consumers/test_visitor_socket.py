@@ -114,6 +114,7 @@ async def test_it_acks_a_message_with_the_stored_message(website):
         "author_name": None,
         "body": "Do you ship to Norway?",
         "client_id": "client-0001",
+        "attachments": [],
         "created_at": stored.created_at.isoformat(),
     }
     assert (stored.body, stored.public_seq, stored.direction) == ("Do you ship to Norway?", 1, "in")

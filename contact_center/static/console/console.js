@@ -10,6 +10,8 @@
   var input = document.getElementById("reply-body");
   var asNote = document.getElementById("as-note");
   var connection = document.getElementById("connection");
+  var statusToggle = document.getElementById("status-toggle");
+  var visitorTyping = document.getElementById("visitor-typing");
 
   var conversations = {};   // id -> summary
   var lastSeq = {};         // id -> highest contiguous seq known to this page
@@ -72,8 +74,11 @@
     }
     var body = document.createElement("span");
     body.className = "body";
-    body.textContent = e.body;
+    // Customers write it: text and checked http(s) links only (contact_center/static/parley/text.js).
+    body.appendChild(window.ParleyText.linkify(e.body));
     li.appendChild(body);
+    var attached = window.ParleyText.attachments(e.attachments);
+    if (attached) li.appendChild(attached);
     var meta = [];
     if (e.created_at) meta.push(new Date(e.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
     if (e.delivery_status) meta.push(e.delivery_status);
@@ -124,6 +129,94 @@
     timeline.scrollTop = timeline.scrollHeight;
   }
 
+  // --- Live signals: typing both ways, read receipts, resolve / reopen -------------------------
+  var TYPING_EVERY_MS = 2000;        // while typing, tell the visitor at most this often
+  var PREVIEW_FORGET_MS = 6000;      // a visitor draft not refreshed for this long is stale
+  var typingSentAt = 0;
+  var typingFor = null;              // the conversation the visitor was last told we type in
+  var previewTimer = null;
+  var readSent = {};                 // id -> the seq last reported as read
+
+  function sendSignal(frame) {
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
+  }
+
+  // Visitors only hear about replies: while the note box is checked nothing is sent at all.
+  function onDraft() {
+    if (current === null) return;
+    if (asNote.checked || !input.value.trim()) { stopTyping(); return; }
+    if (typingFor === current && Date.now() - typingSentAt < TYPING_EVERY_MS) return;
+    stopTyping();
+    typingFor = current;
+    typingSentAt = Date.now();
+    sendSignal({ type: "typing", conversation: current, typing: true });
+  }
+
+  function stopTyping() {
+    if (typingFor === null) return;
+    sendSignal({ type: "typing", conversation: typingFor, typing: false });
+    typingFor = null;
+    typingSentAt = 0;
+  }
+
+  function showPreview(event) {
+    if (event.conversation !== current) return;
+    clearTimeout(previewTimer);
+    var customer = conversations[current] ? conversations[current].customer.name : "Visitor";
+    visitorTyping.textContent = event.preview ? customer + " is typing: " + event.preview : "";
+    visitorTyping.hidden = !event.preview;
+    if (event.preview) previewTimer = setTimeout(clearPreview, PREVIEW_FORGET_MS);
+  }
+
+  function clearPreview() {
+    clearTimeout(previewTimer);
+    visitorTyping.textContent = "";
+    visitorTyping.hidden = true;
+  }
+
+  // The visitor's read receipt: the newest customer message on screen, only while this tab is seen.
+  function markRead() {
+    if (current === null || document.visibilityState !== "visible") return;
+    var newest = 0;
+    Array.prototype.forEach.call(timeline.querySelectorAll(".entry.in[data-seq]"), function (n) {
+      newest = Math.max(newest, Number(n.dataset.seq) || 0);
+    });
+    if (newest > (readSent[current] || 0)) {
+      readSent[current] = newest;
+      sendSignal({ type: "read", conversation: current, seq: newest });
+    }
+  }
+
+  function renderStatus() {
+    var c = conversations[current];
+    statusToggle.hidden = !c;
+    if (!c) return;
+    statusToggle.textContent = c.status === "resolved" ? "Reopen" : "Resolve";
+  }
+
+  statusToggle.addEventListener("click", function () {
+    var c = conversations[current];
+    if (!c) return;
+    sendSignal({ type: "status", conversation: c.id, status: c.status === "resolved" ? "open" : "resolved" });
+  });
+  input.addEventListener("input", onDraft);
+  input.addEventListener("blur", stopTyping);
+  asNote.addEventListener("change", onDraft);
+  document.addEventListener("visibilitychange", markRead);
+
+  // Where the visitor is browsing now (widget/loader.js reports it), under the thread title.
+  function showVisitorPage(c) {
+    var node = document.getElementById("thread-page");
+    var page = c && c.visitor_context && c.visitor_context.page;
+    node.hidden = !page;
+    if (!page) return;
+    var link = document.createElement("a");
+    link.textContent = page.title || page.url;
+    link.title = page.url;
+    if (/^https?:\/\//i.test(page.url)) { link.href = page.url; link.target = "_blank"; link.rel = "noopener noreferrer"; }
+    node.replaceChildren("Viewing ", link);
+  }
+
   function onEvent(event) {
     if (event.type === "entry.created" || event.type === "entry.updated") {
       var c = event.conversation;
@@ -132,6 +225,21 @@
       if (isNew && c.id !== current && event.entry.direction === "in") unread[c.id] = (unread[c.id] || 0) + 1;
       render(event.entry);
       renderList();
+      if (c.id === current) {
+        if (event.entry.direction === "in") clearPreview();
+        renderStatus();
+        markRead();
+      }
+    } else if (event.type === "visitor.typing") {
+      showPreview(event);
+    } else if (event.type === "conversation.updated") {
+      conversations[event.conversation.id] = event.conversation;
+      renderList();
+      renderStatus();
+    } else if (event.type === "conversation.context") {
+      var known = conversations[event.conversation];
+      if (known) known.visitor_context = event.visitor_context;
+      if (event.conversation === current) showVisitorPage({ visitor_context: event.visitor_context });
     } else if (event.type === "ack") {
       track(event.entry);
       render(event.entry);
@@ -164,8 +272,11 @@
   }
 
   function open(id) {
+    stopTyping();
+    clearPreview();
     current = id;
     unread[id] = 0;
+    renderStatus();
     document.getElementById("empty").hidden = true;
     document.getElementById("thread").hidden = false;
     timeline.replaceChildren();
@@ -180,11 +291,15 @@
       .then(function (data) {
         if (current !== id) return;
         document.getElementById("thread-title").textContent = data.conversation.customer.name + " · " + data.conversation.inbox.name;
+        showVisitorPage(data.conversation);
         // The latest page is what the page now holds; earlier pages are not loaded and not missed.
         var first = data.entries.length ? data.entries[0].seq : 1;
         if (lastSeq[id] === undefined || lastSeq[id] < first - 1) { lastSeq[id] = first - 1; seenSeqs[id] = {}; }
         data.entries.forEach(function (e) { track(e); render(e); });
+        conversations[id] = data.conversation;
         renderList();
+        renderStatus();
+        markRead();
       });
   }
 
@@ -213,6 +328,7 @@
     e.preventDefault();
     var body = input.value.trim();
     if (!body || current === null) return;
+    stopTyping();
     input.value = "";
     var id = uuid();
     var frame = { type: asNote.checked ? "note" : "reply", conversation: current, body: body, client_id: id };
