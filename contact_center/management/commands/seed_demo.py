@@ -9,6 +9,7 @@ from contact_center.actions.inbound import do_receive_inbound
 from contact_center.actions.replies import do_send_reply
 from contact_center.lib.envelope import InboundEnvelope, Sender
 from contact_center.models import Agent, Inbox, Team
+from kb.models import Article
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "parley-demo"  # noqa: S105  (printed on purpose: it is the demo login)
@@ -17,6 +18,40 @@ _CUSTOMERS = [
     ("demo-visitor-ada", "Ada Lovelace", ["Hi! Does the trail tent fit two people with backpacks?"]),
     ("demo-visitor-grace", "Grace Hopper", ["My order #1042 hasn't shipped yet.", "It's been five days."]),
     ("demo-visitor-alan", "Alan Turing", ["Can I return boots I've worn once?"]),
+]
+
+# Help articles the widget suggests while a visitor types (docs/widget.md, "Self-service suggestions").
+_ARTICLES = [
+    (
+        "shipping-times",
+        "How long does shipping take?",
+        "Orders placed before 2 pm leave our warehouse the same working day; later orders leave the next one.\n\n"
+        "Delivery within the country takes 1 to 2 working days. Shipping to the rest of Europe takes 3 to 5 "
+        "working days, and 5 to 10 elsewhere.\n\n"
+        "You get an email with a tracking link as soon as your parcel is on its way.",
+    ),
+    (
+        "returns-and-refunds",
+        "Returns and refunds",
+        "You can return unworn items within 30 days of delivery for a full refund. Boots worn indoors only "
+        "count as unworn.\n\n"
+        "Ask us for a prepaid return label, pack the items in their box and drop the parcel at any post "
+        "office. Refunds reach your card within 5 working days of the return arriving.",
+    ),
+    (
+        "finding-your-size",
+        "Finding your size",
+        "Our boots run half a size large: if you are between sizes, take the smaller one. Each product page "
+        "has a size chart in EU, UK and US sizes, with the foot length in centimetres.\n\n"
+        "Exchanges for another size are free within 30 days.",
+    ),
+    (
+        "tent-care",
+        "Caring for your tent",
+        "Dry your tent completely before you pack it away, and store it loosely in a cool place. Clean it "
+        "with water and a soft sponge, never in a washing machine.\n\n"
+        "Small tears can be fixed with the repair patches that come with every tent.",
+    ),
 ]
 
 
@@ -57,4 +92,6 @@ class Command(BaseCommand):
                 )
             if result.created and visitor_id.endswith("alan"):
                 do_send_reply(demo, result.entry.conversation_id, "Yes, within 30 days. I'll send you a label.")
+        for slug, title, body in _ARTICLES:
+            Article.objects.get_or_create(slug=slug, defaults={"title": title, "body": body, "published": True})
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: inbox {inbox.name!r} (widget key {inbox.public_key})."))
