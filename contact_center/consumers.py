@@ -5,13 +5,17 @@ Protocol: docs/protocols/console-socket.md.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.core.exceptions import ValidationError
 
-from contact_center import history
+from contact_center import history, presence
 from contact_center.access import AccessDenied, access_conversation, visible_inboxes
+from contact_center.actions.agents import do_set_availability
 from contact_center.actions.conversations import do_change_status, do_mark_read
 from contact_center.actions.replies import do_add_note, do_send_reply
 from contact_center.actions.typing import do_send_agent_typing
@@ -26,6 +30,7 @@ MAX_RESUME = 500
 
 class AgentConsumer(JsonFrameConsumer):
     agent = None
+    _heartbeat = None
 
     async def connect(self):
         user = self.scope.get("user")
@@ -41,6 +46,26 @@ class AgentConsumer(JsonFrameConsumer):
         for inbox_id in inbox_ids:
             await self.join_group(recipients.inbox_group(inbox_id))
         await self.accept()
+        self._heartbeat = asyncio.create_task(self._keep_present())
+
+    async def _keep_present(self):
+        # The cache may be Redis: its calls block, so they run in a worker thread, off the event loop.
+        alive = sync_to_async(presence.socket_alive, thread_sensitive=False)
+        while True:
+            try:
+                await alive(self.agent.pk, self.channel_name)
+            except Exception:
+                logger.warning("presence heartbeat of agent %s failed", self.agent.pk, exc_info=True)
+            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
+
+    async def disconnect(self, code):
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            with contextlib.suppress(Exception):  # the key expires anyway
+                await sync_to_async(presence.socket_closed, thread_sensitive=False)(self.agent.pk, self.channel_name)
+        await super().disconnect(code)
 
     async def receive_json(self, content, **kwargs):
         handlers = {
@@ -51,6 +76,7 @@ class AgentConsumer(JsonFrameConsumer):
             "typing": self.on_typing,
             "read": self.on_read,
             "status": self.on_status,
+            "availability": self.on_availability,
         }
         handler = handlers.get(content.get("type"))
         if handler is None:
@@ -69,6 +95,14 @@ class AgentConsumer(JsonFrameConsumer):
         for conversation_id, last_seq in resume.items():
             await self._replay(conversation_id, last_seq)
         await self.send_json({"type": "ready"})
+
+    async def on_availability(self, content):
+        try:
+            value = await database_sync_to_async(do_set_availability)(self.agent.pk, content.get("availability"))
+        except ValidationError as exc:
+            await self.send_json(bad_frame(exc.messages[0]))
+            return
+        await self.send_json({"type": "availability", "availability": value})
 
     async def on_sync(self, content):
         await self._replay(content.get("conversation"), content.get("after"))

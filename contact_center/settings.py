@@ -233,7 +233,10 @@ if _public.scheme == "https":
 # Transports by inbox kind, as dotted paths resolved lazily: the core never imports an adapter.
 PARLEY_TRANSPORTS = {
     "widget": "widget.transport.WidgetTransport",
+    "email": "channels_adapters.email.transport.EmailTransport",
 }
+# Outgoing mail (offline-mode replies, transcripts): docs/configuration.md, "Email".
+PARLEY_SMTP = {"url": env.get_str("SMTP_URL"), "mail_from": env.get_str("PARLEY_MAIL_FROM")}
 PARLEY_OUTBOX = {
     "max_attempts": env.get_int("PARLEY_OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
     "lease_seconds": env.get_int("PARLEY_OUTBOX_LEASE_SECONDS", 60, minimum=1),
@@ -251,7 +254,13 @@ PARLEY_RATE_LIMITS = {
     "uploads_per_visitor": env.get_rate("PARLEY_RATE_UPLOADS_PER_VISITOR", "10/minute"),
     "uploads_per_ip": env.get_rate("PARLEY_RATE_UPLOADS_PER_IP", "30/minute"),
     "conversations_per_ip": env.get_rate("PARLEY_RATE_CONVERSATIONS_PER_IP", "5/hour"),
+    "transcripts_per_visitor": env.get_rate("PARLEY_RATE_TRANSCRIPTS_PER_VISITOR", "3/hour"),
+    # Self-service: suggestion look-ups, article reads and outcomes together (the widget asks as visitors type).
+    "selfservice_per_visitor": env.get_rate("PARLEY_RATE_SELFSERVICE_PER_VISITOR", "60/minute"),
+    "selfservice_per_ip": env.get_rate("PARLEY_RATE_SELFSERVICE_PER_IP", "300/minute"),
 }
+# The knowledge base's search backend (kb/search.py), a dotted path resolved on first use.
+PARLEY_KB_SEARCH = "kb.search.TermMatchSearch"
 # Only behind a proxy that overwrites X-Forwarded-For: otherwise a client picks its own address.
 PARLEY_TRUST_X_FORWARDED_FOR = env.get_bool("PARLEY_TRUST_X_FORWARDED_FOR", default=False)
 # Attachment links in message payloads are signed and stop working after this many seconds.

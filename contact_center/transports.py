@@ -38,6 +38,9 @@ class OutboundMessage:
     body: str
     # The entry as the customer sees it (the widget forwards this over the visitor socket).
     public_entry: dict[str, Any]
+    # The PARLEY_TRANSPORTS key chosen when the delivery was queued: usually the inbox's kind, "email"
+    # for widget conversations answered by email (offline mode) and for transcripts.
+    transport: str = ""
 
 
 class Transport:

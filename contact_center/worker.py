@@ -40,7 +40,7 @@ class OutboxWorker:
     async def deliver(self, delivery_id: int) -> None:
         message = await database_sync_to_async(outbox.load_outbound)(delivery_id)
         try:
-            transport = get_transport(message.inbox["kind"])
+            transport = get_transport(message.transport or message.inbox["kind"])
             provider_id = await transport.send(message)
         except TransportError as exc:
             state = await database_sync_to_async(outbox.do_mark_failed)(

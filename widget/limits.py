@@ -39,6 +39,17 @@ def upload_limited(visitor_id: str, ip: str) -> int | None:
     )
 
 
+def selfservice_limited(visitor_id: str, ip: str) -> int | None:
+    """None if the visitor may look up, read or judge an article now, else the seconds to wait. Counts it."""
+    limits = settings.PARLEY_RATE_LIMITS
+    return _first_refusal(
+        [
+            ("selfservice:visitor", visitor_id, limits["selfservice_per_visitor"]),
+            ("selfservice:ip", _ip_key(ip), limits["selfservice_per_ip"]),
+        ]
+    )
+
+
 def rate_limited_frame(retry_after: int, client_id: str | None) -> dict:
     return {
         "type": "error",

@@ -93,17 +93,35 @@ def load_outbound(delivery_id: int) -> OutboundMessage:
     conversation = entry.conversation
     inbox = conversation.inbox
     identity = conversation.identity
+    to_kind, to_value = (identity.kind, identity.value) if identity else (None, None)
+    subject, body = conversation.subject, entry.body
+    if conversation.reply_email:
+        # Offline mode: the visitor left an address for the answer (models/conversation.py).
+        to_kind, to_value = "email", conversation.reply_email
+    mail = entry.payload.get("email")
+    if isinstance(mail, dict):
+        # An email composed by Parley (a transcript): its own recipient, subject and text.
+        to_kind, to_value = "email", mail.get("to")
+        subject, body = mail.get("subject") or subject, mail.get("body") or body
     return OutboundMessage(
         delivery_id=delivery.pk,
         idempotency_key=str(delivery.idempotency_key),
-        inbox={"id": inbox.pk, "kind": inbox.kind, "address": inbox.address, "config": inbox.config},
+        inbox={
+            "id": inbox.pk,
+            "kind": inbox.kind,
+            "name": inbox.name,
+            "address": inbox.address,
+            "config": inbox.config,
+        },
         conversation_id=conversation.pk,
         customer_id=conversation.customer_id,
-        to_kind=identity.kind if identity else None,
-        to_value=identity.value if identity else None,
-        subject=conversation.subject,
-        body=entry.body,
-        public_entry=payloads.entry_for_visitor(entry),
+        to_kind=to_kind,
+        to_value=to_value,
+        subject=subject,
+        body=body,
+        # Empty for an internal entry that carries an email of its own (a transcript): nothing to show.
+        public_entry=payloads.entry_for_visitor(entry) if entry.public_seq is not None else {},
+        transport=delivery.transport,
     )
 
 

@@ -63,7 +63,8 @@ def _write(agent: Agent, conversation_id: int, body: str, client_id: str | None,
             delivery_status=TimelineEntry.DeliveryStatus.QUEUED if is_reply else "",
         )
         if is_reply:
-            enqueue_delivery(entry, conversation.inbox.kind)
+            # Offline-mode conversations are answered by email, whatever the inbox's own channel.
+            enqueue_delivery(entry, "email" if conversation.reply_email else conversation.inbox.kind)
             if conversation.first_response_at is None:
                 conversation.first_response_at = entry.created_at
                 conversation.save(update_fields=["first_response_at"])

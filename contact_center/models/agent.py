@@ -10,8 +10,16 @@ class Agent(AbstractUser):
         SUPERVISOR = "supervisor", "Supervisor"
         AGENT = "agent", "Agent"
 
+    class Availability(models.TextChoices):
+        ONLINE = "online", "Online"
+        BUSY = "busy", "Busy"
+        OFFLINE = "offline", "Offline"
+
     display_name = models.CharField(max_length=120, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    # What the agent chose in the console header. They count as online for live chat only while this
+    # is "online" AND they have a console open (contact_center/presence.py).
+    availability = models.CharField(max_length=16, choices=Availability.choices, default=Availability.ONLINE)
 
     class Meta:
         db_table = "cc_agent"

@@ -41,6 +41,10 @@ class Conversation(models.Model):
     # What the widget reports about the visitor's browsing (current page, referrer, locale): live context
     # for the agent. Overwritten as they browse; the history of pages is not kept here.
     visitor_context = models.JSONField(default=dict, blank=True)
+    # Where agents' replies go by email instead of over the conversation's own channel: the address a
+    # visitor typed in the widget's offline form. Unverified, so it is never an Identity (it would let
+    # anyone claim that address's customer); it only routes replies to this one conversation.
+    reply_email = models.EmailField(blank=True)
 
     class Meta:
         db_table = "cc_conversation"

@@ -66,6 +66,10 @@ def stack(request, tmp_path):
     else:
         live = LiveStack(tmp_path)
     live.backend = request.param
+    # @pytest.mark.server_env(NAME="value"): settings of this test's server, e.g. a tighter limit.
+    marker = request.node.get_closest_marker("server_env")
+    if marker is not None:
+        live.env.update(marker.kwargs)
     try:
         live.manage("seed_demo")
         live.url = live.start("web,worker")

@@ -268,7 +268,7 @@ def test_it_tells_the_visitor_when_the_connection_is_lost_and_when_it_is_back(st
     # Waiting is drawn as an outline around full-contrast text, not as faded text.
     assert style(waiting, "color") == rgb("#111827")
     assert style(waiting, "opacity") == "1"
-    screenshot(visitor, "widget-offline")
+    screenshot(visitor, "widget-reconnecting")
 
     visitor.context.set_offline(False)
     gate.restore()

@@ -137,6 +137,14 @@
   var previewTimer = null;
   var readSent = {};                 // id -> the seq last reported as read
 
+  // Online / Busy / Offline (docs/widget.md, "Business hours and offline mode"): only "online" agents with a
+  // console open keep the widget in live chat. The server confirms with an "availability" frame.
+  var availability = document.getElementById("availability");
+  availability.addEventListener("change", function () {
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: "availability", availability: availability.value }));
+    else availability.value = availability.dataset.value;
+  });
+
   function sendSignal(frame) {
     if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
   }
@@ -232,6 +240,8 @@
       }
     } else if (event.type === "visitor.typing") {
       showPreview(event);
+    } else if (event.type === "availability") {
+      availability.value = availability.dataset.value = event.availability;
     } else if (event.type === "conversation.updated") {
       conversations[event.conversation.id] = event.conversation;
       renderList();

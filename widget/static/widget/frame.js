@@ -44,6 +44,13 @@
       uploadFailed: "This file could not be uploaded.", waitUploads: "Please wait until your files are uploaded.",
       tooFast: "You are sending messages quickly. We will send yours in {seconds} s.",
       tooFastUpload: "Too many files at once. Please try again in {seconds} s.",
+      suggested: "Suggested articles", back: "Back", answered: "This answered my question", needHelp: "I still need help",
+      answeredThanks: "Glad that helped! Ask us anything else, any time.",
+      awayUntil: "We’re away. We’ll reply by email on {day} from {time}.",
+      awayNow: "We’re away right now. Leave your email and we’ll reply as soon as we can.",
+      offlineEmail: "Your email", offlineSend: "Send message", offlineThanks: "Thanks! We’ll reply to {email}.",
+      transcript: "Email me the transcript", transcriptSend: "Send transcript", transcriptSent: "Transcript sent to {email}.",
+      transcriptLimited: "Too many requests. Please try again later.",
     },
     de: {
       subtitle: "Wir antworten meist innerhalb weniger Minuten",
@@ -73,6 +80,13 @@
       uploadFailed: "Diese Datei konnte nicht hochgeladen werden.", waitUploads: "Bitte warten Sie, bis Ihre Dateien hochgeladen sind.",
       tooFast: "Sie senden sehr schnell. Ihre Nachricht geht in {seconds} s raus.",
       tooFastUpload: "Zu viele Dateien auf einmal. Bitte versuchen Sie es in {seconds} s erneut.",
+      suggested: "Passende Artikel", back: "Zurück", answered: "Das hat meine Frage beantwortet", needHelp: "Ich brauche noch Hilfe",
+      answeredThanks: "Schön, dass es geholfen hat! Fragen Sie uns jederzeit gern.",
+      awayUntil: "Wir sind gerade nicht da. Wir antworten per E-Mail am {day} ab {time} Uhr.",
+      awayNow: "Wir sind gerade nicht da. Hinterlassen Sie Ihre E-Mail-Adresse, wir antworten so bald wie möglich.",
+      offlineEmail: "Ihre E-Mail-Adresse", offlineSend: "Nachricht senden", offlineThanks: "Danke! Wir antworten an {email}.",
+      transcript: "Verlauf per E-Mail senden", transcriptSend: "Verlauf senden", transcriptSent: "Verlauf an {email} gesendet.",
+      transcriptLimited: "Zu viele Anfragen. Bitte versuchen Sie es später erneut.",
     },
     fr: {
       subtitle: "Nous répondons généralement en quelques minutes",
@@ -102,6 +116,13 @@
       uploadFailed: "Ce fichier n’a pas pu être envoyé.", waitUploads: "Veuillez patienter jusqu’à la fin de l’envoi des fichiers.",
       tooFast: "Vous écrivez très vite. Votre message partira dans {seconds} s.",
       tooFastUpload: "Trop de fichiers à la fois. Réessayez dans {seconds} s.",
+      suggested: "Articles suggérés", back: "Retour", answered: "Cela a répondu à ma question", needHelp: "J’ai encore besoin d’aide",
+      answeredThanks: "Ravis d’avoir pu vous aider ! Écrivez-nous quand vous voulez.",
+      awayUntil: "Nous sommes absents. Nous vous répondrons par e-mail {day} à partir de {time}.",
+      awayNow: "Nous sommes absents pour le moment. Laissez votre e-mail, nous vous répondrons dès que possible.",
+      offlineEmail: "Votre e-mail", offlineSend: "Envoyer le message", offlineThanks: "Merci ! Nous répondrons à {email}.",
+      transcript: "Recevoir la conversation par e-mail", transcriptSend: "Envoyer la conversation", transcriptSent: "Conversation envoyée à {email}.",
+      transcriptLimited: "Trop de demandes. Veuillez réessayer plus tard.",
     },
   };
   var hostOrigin = new URLSearchParams(location.search).get("host") || "";
@@ -141,6 +162,8 @@
   window.ParleyFrame.t = t;
   window.ParleyFrame.lang = lang;
   window.ParleyFrame.token = function () { return state.token; };
+  // No conversation and nothing on its way yet: the time for self-service suggestions (selfservice.js).
+  window.ParleyFrame.fresh = function () { return conversation === null && !Object.keys(pending).length; };
   Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (node) {
     node.textContent = t(node.getAttribute("data-i18n"));
   });
