@@ -112,13 +112,16 @@ _SQLITE_OPTIONS = {
     "timeout": 20,
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
 }
-# Connections are kept and reused (checked before reuse): opening one per database call cost a
-# PostgreSQL backend process per socket message, and on SQLite the PRAGMAs above on every call.
+# Connections are kept and reused: opening one per database call cost a PostgreSQL backend process
+# per socket message, and on SQLite the PRAGMAs above on every call. No health check before reuse:
+# Channels ends every socket database call as a "request", so Django's check was an extra SELECT 1 per
+# call (39% of the database thread's time on PostgreSQL, docs/benchmarks.md). A connection broken by a
+# database restart fails one call and is then replaced, as Django closes connections that errored.
 _CONN_MAX_AGE = env.get_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 _database_url = env.get_str("DATABASE_URL")
 if _database_url:
     try:
-        _db = dj_database_url.parse(_database_url, conn_max_age=_CONN_MAX_AGE, conn_health_checks=True)
+        _db = dj_database_url.parse(_database_url, conn_max_age=_CONN_MAX_AGE, conn_health_checks=False)
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL cannot be parsed: {exc}") from exc
     if _db["ENGINE"] not in {"django.db.backends.postgresql", "django.db.backends.sqlite3"}:
@@ -132,7 +135,6 @@ else:
         "NAME": VAR_DIR / "parley.sqlite3",
         "OPTIONS": dict(_SQLITE_OPTIONS),
         "CONN_MAX_AGE": _CONN_MAX_AGE,
-        "CONN_HEALTH_CHECKS": True,
     }
 _test_name = env.get_str("TEST_DATABASE_NAME")
 if not _test_name and _db["ENGINE"] == "django.db.backends.sqlite3":

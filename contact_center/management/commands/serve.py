@@ -52,7 +52,10 @@ class Command(BaseCommand):
             reactor.callLater(0.5, lambda: self._announce(host, port, with_worker, demo_banner))
 
         interface = host.strip("[]")
-        endpoint = f"tcp:port={port}:interface={interface.replace(':', chr(92) + ':')}"
+        # backlog: Twisted's default queue of 50 pending connections made a reconnect storm (every
+        # widget after a restart) retry its SYNs for a second each (docs/benchmarks.md, widget soak).
+        endpoint = f"tcp:port={port}:interface={interface.replace(':', chr(92) + ':')}:backlog=1024"
+        trust_proxy = settings.PARLEY_TRUST_X_FORWARDED_FOR
         Server(
             application=application,
             endpoints=[endpoint],
@@ -60,9 +63,13 @@ class Command(BaseCommand):
             ready_callable=ready,
             application_close_timeout=10,
             websocket_timeout=-1,  # visitor sockets stay open as long as the page does
-            proxy_forwarded_address_header="X-Forwarded-For" if not settings.DEBUG else None,
-            proxy_forwarded_port_header="X-Forwarded-Port" if not settings.DEBUG else None,
-            proxy_forwarded_proto_header="X-Forwarded-Proto" if not settings.DEBUG else None,
+            # Handshakes queue behind the database thread during a reconnect storm; 5 s dropped them.
+            websocket_handshake_timeout=20,
+            # Only behind a proxy that sets these headers: a client reaching daphne directly could
+            # otherwise pick its own address and slip past the per-IP limits.
+            proxy_forwarded_address_header="X-Forwarded-For" if trust_proxy else None,
+            proxy_forwarded_port_header="X-Forwarded-Port" if trust_proxy else None,
+            proxy_forwarded_proto_header="X-Forwarded-Proto" if trust_proxy else None,
             verbosity=0,
         ).run()
 
