@@ -37,11 +37,12 @@ async def handler(ws: ServerConnection) -> None:
         broadcast(rooms[room], frame)
 
 
-async def main(port: int) -> None:
+async def main(port: int, deflate: bool = False) -> None:
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
-    async with serve(handler, "127.0.0.1", port, compression=None, ping_interval=None):
+    # --deflate accepts the permessage-deflate that browsers offer (websockets' own default); off, it is refused.
+    async with serve(handler, "127.0.0.1", port, compression="deflate" if deflate else None, ping_interval=None):
         print("ready", flush=True)
         await stop
 
@@ -49,4 +50,6 @@ async def main(port: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
-    asyncio.run(main(parser.parse_args().port))
+    parser.add_argument("--deflate", action="store_true", help="accept permessage-deflate (websockets' default)")
+    args = parser.parse_args()
+    asyncio.run(main(args.port, args.deflate))

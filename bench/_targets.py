@@ -41,14 +41,15 @@ class RelayTarget:
     description = "bare websockets relay (floor)"
     kind = "anchor"
 
-    def __init__(self):
+    def __init__(self, deflate: bool = False):
+        self.deflate = deflate  # accept permessage-deflate (bench/widget.py's soak); chat_latency.py refuses it
         self.log = tempfile.NamedTemporaryFile("w+", prefix="bench-relay-", suffix=".log")  # noqa: SIM115
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         port = free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, str(BENCH / "_relay.py"), "--port", str(port)],
+            [sys.executable, str(BENCH / "_relay.py"), "--port", str(port), *(["--deflate"] if self.deflate else [])],
             cwd=ROOT,
             stdout=self.log,
             stderr=subprocess.STDOUT,
