@@ -105,7 +105,7 @@ class LiveStack:
         """Start ``manage.py serve`` and wait until it listens; returns its base URL."""
         port = port or free_port()
         proc_env = dict(self.env, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", **(env or {}))
-        log = open(self.tmp_path / f"serve-{port}.log", "w")  # noqa: SIM115  (closed with the process)
+        log = open(self.tmp_path / f"serve-{port}.log", "a")  # noqa: SIM115  (closed with the process)
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "serve", "--roles", roles, "--port", str(port)],
             cwd=ROOT,
@@ -119,10 +119,28 @@ class LiveStack:
             wait_for_port(port, proc=proc)
         return f"http://127.0.0.1:{port}"
 
+    def restart(self) -> str:
+        """Stop every process and start the same roles again on the same ports, keeping the database:
+        what a deploy or a crash looks like to connected browsers. Returns the first web node's URL."""
+        started = [
+            (proc.args[proc.args.index("--roles") + 1], int(proc.args[proc.args.index("--port") + 1]))
+            for proc in self.processes
+        ]
+        self._terminate_processes()
+        urls = [self.start(roles, port=port) for roles, port in started]
+        return urls[0]
+
     def logs(self) -> str:
         return "\n".join(p.read_text() for p in sorted(self.tmp_path.glob("serve-*.log")))
 
     def stop(self) -> None:
+        self._terminate_processes()
+        if self._pg_name:
+            with psycopg.connect(self._pg_admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self._pg_name}" WITH (FORCE)')
+            self._pg_name = None
+
+    def _terminate_processes(self) -> None:
         for proc in self.processes:
             if proc.poll() is None:
                 proc.terminate()
@@ -134,7 +152,3 @@ class LiveStack:
                 proc.wait()
             proc.log_file.close()
         self.processes.clear()
-        if self._pg_name:
-            with psycopg.connect(self._pg_admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self._pg_name}" WITH (FORCE)')
-            self._pg_name = None
