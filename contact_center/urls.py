@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from contact_center.views import console, files, site
+from contact_center.views import console, files, settings, site
 
 urlpatterns = [
     path("", site.demo, name="demo"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("console/", console.index, name="console"),
     path("console/login/", auth_views.LoginView.as_view(), name="login"),
     path("console/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("console/settings/inboxes/", settings.inboxes, name="settings-inboxes"),
     path("console/api/conversations/", console.conversation_list, name="conversation-list"),
     path("console/api/conversations/<int:conversation_id>/entries/", console.conversation_entries, name="entries"),
     path("widget/", include("widget.urls")),
