@@ -28,6 +28,7 @@ from tests.browser.test_round_trip import (
 pytestmark = pytest.mark.browser
 
 WIDGET_SOCKET = re.compile(r"/ws/widget/")
+WIDGET_API = re.compile(r"/widget/api/")
 DEMO_TITLE = "Acme Outdoor · Parley demo site"
 
 
@@ -176,6 +177,57 @@ def test_it_loses_nothing_when_the_network_drops_while_sending(stack, people):
     assert stored_count(stack, "Sent inside the tunnel") == 1
     conversation_list(agent).filter(has_text=customer_name_of(stack, "Before the tunnel")).click()
     expect(timeline_entry(agent, "Sent inside the tunnel")).to_have_count(1)
+
+
+def test_it_marks_a_message_not_sent_and_retries_it_on_request_storing_it_once(stack, people):
+    text = "Sent while the whole network was down"
+    agent = people.new_page()
+    sign_in(agent)
+    visitor = people.new_page()
+    gate = SocketGate(visitor)
+    visitor.goto("/")
+    widget = open_widget(visitor)
+    expect(visitor_says(widget, "Before the outage")).not_to_have_class(PENDING)
+
+    # Sockets and the HTTP fallback both fail, as on a dead network.
+    gate.cut()
+    visitor.context.route(WIDGET_API, lambda route: route.abort())
+    stuck = visitor_says(widget, text)
+    expect(stuck).to_contain_text("Not sent", timeout=15_000)
+    retry = stuck.get_by_role("button", name="Retry")
+    expect(retry).to_be_visible()
+
+    visitor.context.unroute(WIDGET_API)
+    gate.restore()
+    retry.focus()
+    visitor.keyboard.press("Enter")
+
+    expect(stuck).not_to_have_class(PENDING)
+    expect(stuck).not_to_contain_text("Not sent")
+    expect(widget_message(widget, text)).to_have_count(1)
+    assert stored_count(stack, text) == 1
+    conversation_list(agent).filter(has_text=customer_name_of(stack, text)).click()
+    expect(timeline_entry(agent, text)).to_have_count(1)
+
+
+def test_it_shows_why_a_refused_message_was_not_sent_and_offers_delete_not_retry(stack, people):
+    visitor = people.new_page()
+    visitor.goto("/")
+    widget = open_widget(visitor)
+    composer = widget.get_by_role("textbox", name="Message")
+    # Past the composer's own limit, as a script or an old cached frame could send it.
+    composer.evaluate("node => node.removeAttribute('maxlength')")
+    too_long = "x" * 10_001
+    composer.fill(too_long)
+    widget.get_by_role("button", name="Send").click()
+
+    refused = widget_message(widget, "x" * 100)
+    expect(refused).to_contain_text("a message is at most")
+    expect(refused.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(composer).to_have_value(too_long)
+    refused.get_by_role("button", name="Delete").click()
+    expect(refused).to_have_count(0)
+    assert stored_count(stack, too_long) == 0
 
 
 def test_it_falls_back_to_http_polling_when_websockets_are_blocked(stack, people):

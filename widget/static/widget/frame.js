@@ -51,6 +51,7 @@
       offlineEmail: "Your email", offlineSend: "Send message", offlineThanks: "Thanks! We’ll reply to {email}.",
       transcript: "Email me the transcript", transcriptSend: "Send transcript", transcriptSent: "Transcript sent to {email}.",
       transcriptLimited: "Too many requests. Please try again later.",
+      notSent: "Not sent", retry: "Retry", remove: "Delete",
     },
     de: {
       subtitle: "Wir antworten meist innerhalb weniger Minuten",
@@ -87,6 +88,7 @@
       offlineEmail: "Ihre E-Mail-Adresse", offlineSend: "Nachricht senden", offlineThanks: "Danke! Wir antworten an {email}.",
       transcript: "Verlauf per E-Mail senden", transcriptSend: "Verlauf senden", transcriptSent: "Verlauf an {email} gesendet.",
       transcriptLimited: "Zu viele Anfragen. Bitte versuchen Sie es später erneut.",
+      notSent: "Nicht gesendet", retry: "Erneut senden", remove: "Löschen",
     },
     fr: {
       subtitle: "Nous répondons généralement en quelques minutes",
@@ -123,6 +125,7 @@
       offlineEmail: "Votre e-mail", offlineSend: "Envoyer le message", offlineThanks: "Merci ! Nous répondrons à {email}.",
       transcript: "Recevoir la conversation par e-mail", transcriptSend: "Envoyer la conversation", transcriptSent: "Conversation envoyée à {email}.",
       transcriptLimited: "Trop de demandes. Veuillez réessayer plus tard.",
+      notSent: "Non envoyé", retry: "Réessayer", remove: "Supprimer",
     },
   };
   var hostOrigin = new URLSearchParams(location.search).get("host") || "";
@@ -322,6 +325,7 @@
       markSeen();
       node.classList.remove("pending");
       node.removeAttribute("aria-busy");
+      clearUnsent(node);
       var stored = window.ParleyText.attachments(m.attachments);
       var shown = node.querySelector(".attachments");
       if (stored && shown) shown.replaceWith(stored);
@@ -728,13 +732,59 @@
       return;
     }
     if (item && event.code === "invalid") {
-      // It will never be accepted as it is: give the text back to the composer to fix, instead of resending.
+      // It will never be accepted as it is: no resending. The text goes back to the composer to fix, and the
+      // bubble says why and offers Delete.
       delete pending[event.client_id];
       save();
-      item.node.remove();
+      markUnsent(item.node, null, lang === "en" && event.message ? event.message : t("error"));
       if (!input.value) input.value = item.body;
     }
     setStatus(lang === "en" && event.message ? event.message : t("error"));
+  }
+
+  // --- "Not sent", Retry and Delete (docs/widget.md, "Connection and the polling fallback") ---
+  var UNSENT_AFTER_MS = 6000;
+  var reconnectTimer = null;
+  // Looked at a while after a send, a retry or a lost socket: still pending with no way to the server
+  // means the visitor should know. Automatic resends go on; a Retry only does one sooner.
+  function watch(id) {
+    setTimeout(function () {
+      var item = pending[id];
+      if (item && !live && !pollOk && !item.node.querySelector(".unsent")) markUnsent(item.node, id, t("notSent"));
+    }, UNSENT_AFTER_MS);
+  }
+
+  // With an id: a Retry button that resends under the same client id, so it is stored once at most.
+  // Without: a Delete button, for a message the server refused as it is.
+  function markUnsent(node, id, text) {
+    clearUnsent(node);
+    node.classList.add("failed");
+    node.removeAttribute("aria-busy");  // a busy node's changes are not read out, and this one must be
+    var note = document.createElement("span");
+    note.className = "unsent";
+    note.textContent = text + " ";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.textContent = t(id ? "retry" : "remove");
+    button.addEventListener("click", function () {
+      input.focus();
+      if (!id) { node.remove(); return; }
+      clearUnsent(node);
+      if (!pending[id]) return;
+      node.setAttribute("aria-busy", "true");
+      watch(id);
+      // The network may be back while the next reconnect still waits out its backoff: try now.
+      if (reconnectTimer !== null) { clearTimeout(reconnectTimer); attempt = 0; start(); }
+      sendFrame(id);
+    });
+    note.appendChild(button);
+    node.appendChild(note);
+  }
+
+  function clearUnsent(node) {
+    node.classList.remove("failed");
+    var note = node.querySelector(".unsent");
+    if (note) note.remove();
   }
 
   // Never hidden, only emptied: see #status in frame.html.
@@ -776,12 +826,14 @@
       if (disconnectedAt === null) disconnectedAt = Date.now();
       // Only say so when it lasts: a blip is not worth the visitor's attention.
       setTimeout(function () { if (disconnectedAt && !(polling !== null && pollOk) && Date.now() - disconnectedAt > 3000) setStatus(t("reconnecting")); }, 3100);
+      Object.keys(pending).forEach(watch);
       var delay = Math.min(30000, 500 * Math.pow(2, attempt++)) * (0.5 + Math.random() / 2);
-      setTimeout(start, delay);
+      reconnectTimer = setTimeout(start, delay);
     };
   }
 
   function start() {
+    reconnectTimer = null;
     fetch("/widget/api/session/", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -795,7 +847,7 @@
       connect();
     }).catch(function () {
       var delay = Math.min(30000, 500 * Math.pow(2, attempt++));
-      setTimeout(start, delay);
+      reconnectTimer = setTimeout(start, delay);
     });
   }
 
@@ -815,6 +867,7 @@
     pending[id] = { body: body, node: node, files: files };
     save();
     sendFrame(id);
+    watch(id);
   });
   input.addEventListener("keydown", function (e) {
     // Not while an input method is composing: there Enter picks the candidate.
@@ -827,6 +880,9 @@
   }
   input.addEventListener("input", fitComposer);
   form.addEventListener("submit", fitComposer);
+  // The composer arrives disabled: the page draws it before this script runs, and a message sent in
+  // between would submit the form natively and vanish. Usable from here on.
+  input.disabled = false;
 
   // Closing is the loader's job (it owns the iframe); the frame only asks. Without a host, nothing to close.
   var closeButton = document.getElementById("close");
@@ -849,6 +905,7 @@
     node.classList.add("pending");
     node.setAttribute("aria-busy", "true");
     pending[p.client_id] = { body: p.body, node: node, files: p.files || [] };
+    watch(p.client_id);
   });
   start();
 })();
