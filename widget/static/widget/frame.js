@@ -880,9 +880,15 @@
   }
   input.addEventListener("input", fitComposer);
   form.addEventListener("submit", fitComposer);
-  // The composer arrives disabled: the page draws it before this script runs, and a message sent in
-  // between would submit the form natively and vanish. Usable from here on.
-  input.disabled = false;
+  // The composer arrives disabled: the page draws it before the scripts run, and a message sent in
+  // between would submit the form natively and vanish. Usable once every frame script has run (the
+  // ones after this file listen to the composer too: suggestions, uploads).
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", enableComposer);
+  else enableComposer();
+  function enableComposer() {
+    input.disabled = false;
+    if (document.hasFocus()) takeFocus();  // a disabled composer could not take the focus earlier
+  }
 
   // Closing is the loader's job (it owns the iframe); the frame only asks. Without a host, nothing to close.
   var closeButton = document.getElementById("close");
