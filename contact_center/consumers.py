@@ -60,9 +60,9 @@ class AgentConsumer(JsonFrameConsumer):
 
     async def disconnect(self, code):
         if self._heartbeat is not None:
+            # Cancelled, not awaited: awaiting it under suppress(CancelledError) would also swallow a
+            # cancellation of this consumer, which then never ends (a hung event loop on shutdown).
             self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
             with contextlib.suppress(Exception):  # the key expires anyway
                 await sync_to_async(presence.socket_closed, thread_sensitive=False)(self.agent.pk, self.channel_name)
         await super().disconnect(code)

@@ -17,7 +17,6 @@ every membership is cleaned up.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import weakref
 
@@ -91,9 +90,9 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code):
         if self._renewer is not None:
+            # Cancelled, not awaited: awaiting it under suppress(CancelledError) would also swallow a
+            # cancellation of this consumer, which then never ends (a hung event loop on shutdown).
             self._renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewer
         for group in self.live_groups:
             async with _membership_gate():
                 await self.channel_layer.group_discard(group, self.channel_name)
