@@ -2,9 +2,17 @@
 
 Every socket goes through ``contact_center.asgi.application``, so the routing, the session and
 origin middleware and the consumers are the ones production runs.
+
+Every socket opened here is remembered, and ``close_sockets_left_open`` (autouse for the socket specs)
+disconnects whichever a test left open, while the test's event loop still runs. Otherwise the loop's
+shutdown cancels each consumer and its channel-layer receive at once: a receive blocked in Redis's
+BZPOPMIN could then swallow that cancellation and start another wait, so the loop never closed and the
+whole run hung. Disconnecting is also what daphne does when a browser goes away.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -30,9 +38,30 @@ def headers(origin: str | None = None, cookie: str | None = None) -> list[tuple[
     return found
 
 
+_opened: list[WebsocketCommunicator] = []
+
+
+def _communicator(path: str, socket_headers: list[tuple[bytes, bytes]]) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, path, headers=socket_headers)
+    _opened.append(communicator)
+    return communicator
+
+
+async def disconnect_all() -> None:
+    """Disconnect every socket opened since the last call whose consumer still runs."""
+    while _opened:
+        communicator = _opened.pop()
+        # ``future`` would start the application of a socket that never connected; ``_future`` does not.
+        if communicator._future is None or communicator._future.done():
+            continue
+        # A consumer that crashed raises here; its test has already failed or will notice otherwise.
+        with contextlib.suppress(Exception):
+            await communicator.disconnect(timeout=WAIT)
+
+
 def visitor_socket(token: str | None, origin: str | None = SHOP_ORIGIN) -> WebsocketCommunicator:
     path = "/ws/widget/" if token is None else f"/ws/widget/?token={token}"
-    return WebsocketCommunicator(application, path, headers=headers(origin))
+    return _communicator(path, headers(origin))
 
 
 async def open_visitor(inbox, visitor_id: str, origin: str = SHOP_ORIGIN) -> WebsocketCommunicator:
@@ -93,7 +122,7 @@ async def session_cookie(agent) -> str:
 
 
 def console_socket(cookie: str | None, origin: str | None = CONSOLE_ORIGIN) -> WebsocketCommunicator:
-    return WebsocketCommunicator(application, "/ws/console/", headers=headers(origin, cookie))
+    return _communicator("/ws/console/", headers(origin, cookie))
 
 
 async def open_agent(agent, origin: str = CONSOLE_ORIGIN) -> WebsocketCommunicator:
