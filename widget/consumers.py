@@ -5,6 +5,7 @@ Protocol: docs/protocols/widget-socket.md.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import parse_qs
 
@@ -43,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 CLOSE_BAD_TOKEN = 4401
 CLOSE_BAD_ORIGIN = 4403
+# At most one typing preview per visitor socket a second reaches the agents; frame.js sends one every
+# 1.5 s at most, so only clients that do not throttle themselves lose previews.
+TYPING_MIN_INTERVAL_SECONDS = 1.0
 
 
 class VisitorConsumer(JsonFrameConsumer):
@@ -54,6 +58,8 @@ class VisitorConsumer(JsonFrameConsumer):
     # conversation browses too, and their page is stored when their first message opens one.
     page: dict | None = None
     page_stored: tuple | None = None
+    # Event-loop time of the last typing preview forwarded to the agents.
+    typing_forwarded_at: float = float("-inf")
 
     async def connect(self):
         token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [""])[0]
@@ -243,6 +249,13 @@ class VisitorConsumer(JsonFrameConsumer):
             return
         if self.conversation_id is None:
             return  # nobody to tell before the first message opens a conversation
+        # The frame throttles itself; a client that does not must not cost a database call and a
+        # group send per keystroke. A dropped preview is repeated by the typing client, and a clear
+        # (an empty preview) always goes through so no agent is left with a stale draft.
+        now = asyncio.get_running_loop().time()
+        if preview and now - self.typing_forwarded_at < TYPING_MIN_INTERVAL_SECONDS:
+            return
+        self.typing_forwarded_at = now
         await database_sync_to_async(do_send_visitor_typing)(
             self.inbox_id, self.customer_id, self.conversation_id, preview
         )

@@ -95,6 +95,22 @@ async def test_it_shows_agents_of_the_inbox_what_the_visitor_is_typing(website, 
     assert (await conversation_row(conversation)).last_seq == 1
 
 
+async def test_it_forwards_at_most_one_preview_a_second_from_a_client_that_does_not_throttle(website, alice):
+    vera, _ = await vera_writes(website)
+    console = await console_of(alice)
+
+    for text in ("D", "Do", "Do y", "Do you", "Do you ship"):
+        await vera.send_json_to({"type": "typing", "preview": text})
+    first, _ = await receive_until(console, "visitor.typing")
+    assert first["preview"] == "D"
+    assert await console.receive_nothing(timeout=QUIET)
+
+    # Clearing the composer always reaches the agents, however soon it follows.
+    await vera.send_json_to({"type": "typing", "preview": ""})
+    cleared, _ = await receive_until(console, "visitor.typing")
+    assert cleared["preview"] == ""
+
+
 async def test_it_ignores_the_typing_of_a_visitor_with_no_conversation_yet(website, alice):
     console = await console_of(alice)
     newcomer = await open_visitor(website, "nina")
