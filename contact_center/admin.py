@@ -1,0 +1,69 @@
+"""Inboxes and teams in Django admin, until the console's settings pages can edit them (the console issue).
+
+The console's Settings page shows each inbox and its snippet; changing an inbox's allowed origins,
+business hours or any other ``config`` key happens here. The form checks what the widget would
+otherwise only log and ignore at run time, so a typo is refused when saved, not discovered by a visitor.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from contact_center.lib.availability import check_business_hours
+from contact_center.models import Inbox, Team
+
+
+def check_allowed_origins(value) -> list[str]:
+    """A list of origins (``scheme://host[:port]``, nothing after it) or ``"*"``; raises ValidationError."""
+    if not isinstance(value, list):
+        raise ValidationError('a list of origins, like ["https://shop.example"]')
+    for origin in value:
+        if origin == "*":
+            continue
+        parts = urlsplit(origin) if isinstance(origin, str) else None
+        if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}:
+            raise ValidationError(f"{origin!r} is not an origin: write scheme://host[:port], e.g. https://shop.example")
+    return value
+
+
+class InboxForm(forms.ModelForm):
+    class Meta:
+        model = Inbox
+        fields = ["name", "kind", "address", "allowed_origins", "config", "members", "team"]
+
+    def clean_allowed_origins(self):
+        return check_allowed_origins(self.cleaned_data["allowed_origins"])
+
+    def clean_config(self):
+        config = self.cleaned_data["config"]
+        if not isinstance(config, dict):
+            raise ValidationError('config is a JSON object, like {"brand_color": "#1f6feb"}')
+        try:
+            check_business_hours(config.get("business_hours"))
+        except ValidationError as exc:
+            raise ValidationError(f"business_hours: {exc.messages[0]}") from None
+        return config
+
+
+@admin.register(Inbox)
+class InboxAdmin(admin.ModelAdmin):
+    form = InboxForm
+    list_display = ["name", "kind", "address", "public_key"]
+    list_filter = ["kind"]
+    search_fields = ["name", "address", "public_key"]
+    filter_horizontal = ["members"]
+    # The public key is in every snippet already published and the secret signs identities (the site
+    # owner copies it from here into their server): both are shown, never edited here, since changing
+    # either breaks every site that embeds the widget.
+    readonly_fields = ["public_key", "secret", "created_at"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+    filter_horizontal = ["members"]
