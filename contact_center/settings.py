@@ -245,6 +245,8 @@ PARLEY_OUTBOX = {
     "backoff_base_seconds": 2,
     "backoff_cap_seconds": 3600,
     "poll_seconds": 2,
+    # Touched after every pass that reached the database; deploy/worker_healthcheck.py reads its age.
+    "heartbeat_file": env.get_str("PARLEY_WORKER_HEARTBEAT_FILE"),
 }
 # Visitor tokens are long-lived: the widget keeps the visitor's history across visits.
 PARLEY_VISITOR_TOKEN_MAX_AGE = env.get_int("PARLEY_VISITOR_TOKEN_MAX_AGE", 60 * 60 * 24 * 365, minimum=60)

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import socket
+from pathlib import Path
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -60,6 +61,7 @@ class OutboxWorker:
         stop = stop or asyncio.Event()
         layer = get_channel_layer()
         poll = settings.PARLEY_OUTBOX["poll_seconds"]
+        heartbeat = settings.PARLEY_OUTBOX.get("heartbeat_file")
         logger.info("outbox worker %s started", self.name)
         while not stop.is_set():
             try:
@@ -68,6 +70,11 @@ class OutboxWorker:
                     pass
             except Exception:
                 logger.exception("outbox worker %s: claiming failed; retrying after a poll interval", self.name)
+            else:
+                if heartbeat:
+                    # Only after a pass that reached the database: a worker that cannot claim is unhealthy
+                    # even though its loop still turns.
+                    _touch(heartbeat)
             try:
                 await asyncio.wait_for(layer.receive(outbox.WAKE_CHANNEL), timeout=poll)
             except TimeoutError:
@@ -75,3 +82,10 @@ class OutboxWorker:
             except Exception:
                 # The channel layer is down (Redis restarting): fall back to plain polling.
                 await asyncio.sleep(poll)
+
+
+def _touch(path: str) -> None:
+    try:
+        Path(path).touch()
+    except OSError:
+        logger.warning("cannot write the worker heartbeat file %s", path, exc_info=True)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import OperationalError
 from django.test import override_settings
 from django.utils import timezone
 
@@ -223,3 +226,37 @@ async def test_it_keeps_delivering_until_told_to_stop(website, alice, provider):
     stop.set()
     await asyncio.wait_for(running, WAIT)
     assert sorted(message.body for message in provider.sent) == ["Reply 0", "Reply 1", "Reply 2"]
+
+
+async def test_it_touches_its_heartbeat_file_after_each_pass_that_reached_the_database(website, tmp_path):
+    heartbeat = tmp_path / "heartbeat"
+    stop = asyncio.Event()
+    with override_settings(PARLEY_OUTBOX={**settings.PARLEY_OUTBOX, "heartbeat_file": str(heartbeat)}):
+        running = asyncio.create_task(OutboxWorker(name="worker-1").run_forever(stop))
+        deadline = timezone.now() + timedelta(seconds=WAIT)
+        while not heartbeat.exists():
+            assert timezone.now() < deadline, "the worker wrote no heartbeat"
+            await asyncio.sleep(0.05)
+        first = heartbeat.stat().st_mtime_ns
+        os.utime(heartbeat, ns=(first - 10**10, first - 10**10))  # as if written 10 s ago
+        while heartbeat.stat().st_mtime_ns < first:
+            assert timezone.now() < deadline, "the worker stopped refreshing its heartbeat"
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(running, WAIT)
+
+
+async def test_it_writes_no_heartbeat_while_it_cannot_claim(website, tmp_path, monkeypatch):
+    heartbeat = tmp_path / "heartbeat"
+
+    def database_down(*args):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("contact_center.actions.outbox.claim_due_deliveries", database_down)
+    stop = asyncio.Event()
+    with override_settings(PARLEY_OUTBOX={**settings.PARLEY_OUTBOX, "heartbeat_file": str(heartbeat)}):
+        running = asyncio.create_task(OutboxWorker(name="worker-1").run_forever(stop))
+        await asyncio.sleep(settings.PARLEY_OUTBOX["poll_seconds"] * 6)
+        stop.set()
+        await asyncio.wait_for(running, WAIT)
+    assert not heartbeat.exists()
