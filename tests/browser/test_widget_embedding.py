@@ -179,6 +179,27 @@ def test_it_loses_nothing_when_the_network_drops_while_sending(stack, people):
     expect(timeline_entry(agent, "Sent inside the tunnel")).to_have_count(1)
 
 
+def test_it_says_it_is_reconnecting_only_when_the_outage_lasts(stack, people):
+    visitor = people.new_page()
+    gate = SocketGate(visitor)
+    visitor.goto("/")
+    widget = open_widget(visitor)
+    expect(visitor_says(widget, "Before the outage")).not_to_have_class(PENDING)
+    status = widget.get_by_role("status")
+
+    # Sockets and the HTTP fallback both fail, as on a dead network.
+    gate.cut()
+    visitor.context.route(WIDGET_API, lambda route: route.abort())
+    # A blip is not worth the visitor's attention: timers only ever fire late, so this cannot race.
+    visitor.wait_for_timeout(1_500)
+    expect(status).to_have_text("", timeout=1)
+    expect(status).to_have_text("Reconnecting…", timeout=15_000)
+
+    visitor.context.unroute(WIDGET_API)
+    gate.restore()
+    expect(status).to_have_text("", timeout=40_000)
+
+
 def test_it_marks_a_message_not_sent_and_retries_it_on_request_storing_it_once(stack, people):
     text = "Sent while the whole network was down"
     agent = people.new_page()

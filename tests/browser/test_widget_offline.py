@@ -29,6 +29,9 @@ def test_it_takes_an_email_and_a_message_when_no_agent_is_online(stack, people, 
 
     expect(widget.get_by_text("We’re away right now.")).to_be_visible()
     expect(widget.locator("#composer")).to_be_hidden()
+    # The header no longer promises a reply in minutes.
+    expect(widget.locator("header")).to_contain_text("We reply by email")
+    expect(widget.locator("header")).not_to_contain_text("few minutes")
     widget.get_by_role("textbox", name="Your email").fill("not an address")
     widget.get_by_role("textbox", name="Message").fill("Do you ship to Norway?")
     widget.get_by_role("button", name="Send message").click()

@@ -17,7 +17,7 @@
   "use strict";
   var STRINGS = {
     en: {
-      subtitle: "We usually reply in a few minutes",
+      subtitle: "We usually reply in a few minutes", subtitleOffline: "We reply by email",
       greeting: "Hi! Ask us anything…",
       close: "Close chat",
       conversation: "Conversation",
@@ -54,7 +54,7 @@
       notSent: "Not sent", retry: "Retry", remove: "Delete",
     },
     de: {
-      subtitle: "Wir antworten meist innerhalb weniger Minuten",
+      subtitle: "Wir antworten meist innerhalb weniger Minuten", subtitleOffline: "Wir antworten per E-Mail",
       greeting: "Hallo! Fragen Sie uns einfach…",
       close: "Chat schließen",
       conversation: "Unterhaltung",
@@ -91,7 +91,7 @@
       notSent: "Nicht gesendet", retry: "Erneut senden", remove: "Löschen",
     },
     fr: {
-      subtitle: "Nous répondons généralement en quelques minutes",
+      subtitle: "Nous répondons généralement en quelques minutes", subtitleOffline: "Nous répondons par e-mail",
       greeting: "Bonjour ! Posez-nous vos questions…",
       close: "Fermer le chat",
       conversation: "Conversation",

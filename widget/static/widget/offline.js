@@ -52,6 +52,12 @@
 
   function showOfflineForm(answer) {
     composer.hidden = true;
+    // The header promised a reply in minutes; offline, the answer comes by email.
+    var subtitle = document.querySelector('[data-i18n="subtitle"]');
+    if (subtitle) {
+      subtitle.setAttribute("data-i18n", "subtitleOffline");
+      subtitle.textContent = t("subtitleOffline");
+    }
     var box = el("form", "prechat offline");
     box.noValidate = true;
     box.appendChild(el("p", "", whenText(answer.next_opening)));
