@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from contact_center.models import Agent, Conversation, Inbox
 
@@ -15,6 +15,16 @@ def visible_inboxes(agent: Agent) -> QuerySet[Inbox]:
     if agent.sees_every_inbox:
         return Inbox.objects.all()
     return Inbox.objects.filter(members=agent)
+
+
+def assignable_agents(inbox_id: int) -> QuerySet[Agent]:
+    """Active agents who can see the inbox, so may be assigned its conversations; by name."""
+    sees_all = Q(role__in=[Agent.Role.ADMIN, Agent.Role.SUPERVISOR])
+    return (
+        Agent.objects.filter(sees_all | Q(inboxes=inbox_id), is_active=True)
+        .distinct()
+        .order_by("display_name", "username")
+    )
 
 
 def visible_conversations(agent: Agent) -> QuerySet[Conversation]:

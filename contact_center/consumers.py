@@ -16,7 +16,13 @@ from django.core.exceptions import ValidationError
 from contact_center import history, presence
 from contact_center.access import AccessDenied, access_conversation, visible_inboxes
 from contact_center.actions.agents import do_set_availability
-from contact_center.actions.conversations import do_change_status, do_mark_read
+from contact_center.actions.conversations import (
+    do_assign,
+    do_change_status,
+    do_mark_read,
+    do_set_priority,
+    do_snooze,
+)
 from contact_center.actions.replies import do_add_note, do_send_reply
 from contact_center.actions.typing import do_send_agent_typing
 from contact_center.lib import payloads, recipients
@@ -76,6 +82,9 @@ class AgentConsumer(JsonFrameConsumer):
             "typing": self.on_typing,
             "read": self.on_read,
             "status": self.on_status,
+            "snooze": self.on_snooze,
+            "assign": self.on_assign,
+            "priority": self.on_priority,
             "availability": self.on_availability,
         }
         handler = handlers.get(content.get("type"))
@@ -157,11 +166,32 @@ class AgentConsumer(JsonFrameConsumer):
         await self._for_conversation(content, lambda agent, conversation_id: do_mark_read(agent, conversation_id, seq))
 
     async def on_status(self, content):
+        await self._change(
+            content, lambda agent, conversation_id: do_change_status(agent, conversation_id, content.get("status"))
+        )
+
+    async def on_snooze(self, content):
+        await self._change(
+            content, lambda agent, conversation_id: do_snooze(agent, conversation_id, content.get("until"))
+        )
+
+    async def on_assign(self, content):
+        if "assignee" not in content:
+            await self.send_json(bad_frame("assignee is an agent id or null", conversation=content.get("conversation")))
+            return
+        await self._change(
+            content, lambda agent, conversation_id: do_assign(agent, conversation_id, content.get("assignee"))
+        )
+
+    async def on_priority(self, content):
+        await self._change(
+            content, lambda agent, conversation_id: do_set_priority(agent, conversation_id, content.get("priority"))
+        )
+
+    async def _change(self, content, call):
+        """Run a conversation action and answer the sender with the summary as saved."""
         summary = await self._for_conversation(
-            content,
-            lambda agent, conversation_id: payloads.conversation_summary(
-                do_change_status(agent, conversation_id, content.get("status"))
-            ),
+            content, lambda agent, conversation_id: payloads.conversation_summary(call(agent, conversation_id))
         )
         if summary is not None:
             await self.send_json({"type": "conversation.updated", "conversation": summary})

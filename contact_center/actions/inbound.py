@@ -115,7 +115,8 @@ def _find_or_open_conversation(
         previous = conversation.status
         conversation.status = Conversation.Status.OPEN
         conversation.resolved_at = None
-        conversation.save(update_fields=["status", "resolved_at"])
+        conversation.snoozed_until = None
+        conversation.save(update_fields=["status", "resolved_at", "snoozed_until"])
         append_entry(
             conversation,
             kind=TimelineEntry.Kind.ACTIVITY,

@@ -81,6 +81,7 @@ def conversation_summary(conversation: Conversation) -> dict[str, Any]:
         "status": conversation.status,
         "assignee": {"id": assignee.pk, "name": assignee.public_name} if assignee else None,
         "priority": conversation.priority,
+        "snoozed_until": conversation.snoozed_until.isoformat() if conversation.snoozed_until else None,
         "subject": conversation.subject,
         "last_seq": conversation.last_seq,
         "last_activity_at": conversation.last_activity_at.isoformat(),

@@ -31,6 +31,9 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # When a snoozed conversation reopens by itself (the worker wakes it); None while not snoozed, or
+    # snoozed until the customer writes again.
+    snoozed_until = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(db_index=True)
     # The seq of the newest entry. Bumped under a row lock, so seqs never repeat or go backwards.
     last_seq = models.PositiveIntegerField(default=0)
@@ -51,6 +54,10 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["inbox", "status", "-last_activity_at"], name="conv_inbox_status_activity"),
             models.Index(fields=["customer", "inbox", "-created_at"], name="conv_customer_inbox"),
+            # The worker's "which snoozes are over" query touches only snoozed rows.
+            models.Index(
+                fields=["snoozed_until"], name="conv_snoozed_until", condition=models.Q(snoozed_until__isnull=False)
+            ),
         ]
 
     def __str__(self):

@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import render
 
 from contact_center import history
-from contact_center.access import AccessDenied, access_conversation, visible_conversations
+from contact_center.access import AccessDenied, access_conversation, assignable_agents, visible_conversations
 from contact_center.lib import payloads
 
 LIST_LIMIT = 50
@@ -45,5 +45,9 @@ def conversation_entries(request: HttpRequest, conversation_id: int) -> JsonResp
         {
             "conversation": payloads.conversation_summary(conversation),
             "entries": history.entries_before(conversation.pk, before),
+            # Who the assignee menu offers: everyone who can see this inbox.
+            "assignees": [
+                {"id": agent.pk, "name": agent.public_name} for agent in assignable_agents(conversation.inbox_id)
+            ],
         }
     )

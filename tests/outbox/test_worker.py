@@ -14,9 +14,10 @@ from django.db import OperationalError
 from django.test import override_settings
 from django.utils import timezone
 
+from contact_center.actions.conversations import do_snooze
 from contact_center.actions.inbound import do_receive_inbound
 from contact_center.actions.replies import do_add_note, do_send_reply
-from contact_center.models import Delivery
+from contact_center.models import Conversation, Delivery
 from contact_center.transports import OutboundMessage, Transport, TransportError, get_transport
 from contact_center.worker import OutboxWorker
 from tests.conftest import visitor_envelope
@@ -260,3 +261,18 @@ async def test_it_writes_no_heartbeat_while_it_cannot_claim(website, tmp_path, m
         stop.set()
         await asyncio.wait_for(running, WAIT)
     assert not heartbeat.exists()
+
+
+async def test_it_reopens_a_conversation_whose_snooze_is_over_on_its_next_pass(website, alice):
+    conversation_id = await conversation_of(website)
+
+    @database_sync_to_async
+    def snooze_and_let_the_time_pass():
+        do_snooze(alice, conversation_id, timezone.now() + timedelta(hours=1))
+        Conversation.objects.filter(pk=conversation_id).update(snoozed_until=timezone.now() - timedelta(seconds=1))
+
+    await snooze_and_let_the_time_pass()
+    await OutboxWorker(name="worker-1").run_once()
+
+    conversation = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    assert (conversation.status, conversation.snoozed_until) == ("open", None)

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from contact_center.actions.inbound import do_receive_inbound
 from contact_center.actions.replies import do_add_note
-from contact_center.models import Conversation
+from contact_center.models import Agent, Conversation
 from tests.conftest import visitor_envelope
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +130,14 @@ def test_it_pages_entries_in_a_constant_number_of_queries(client, website, alice
         return queries_of(client, entries_url(conversation_id))
 
     assert grow_to(2) == grow_to(30)
+
+
+def test_it_offers_as_assignees_everyone_who_can_see_the_inbox(client, website, alice, bob, charlie):
+    Agent.objects.create_user("ivan", password="ivan-password", is_active=False).inboxes.add(website)
+    conversation_id = conversation_of(website, "vera")
+    client.force_login(alice)
+
+    assignees = client.get(entries_url(conversation_id)).json()["assignees"]
+
+    # Alice is a member, Charlie an admin; Bob works elsewhere and Ivan has left.
+    assert sorted(a["id"] for a in assignees) == sorted([alice.pk, charlie.pk])

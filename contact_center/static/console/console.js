@@ -12,6 +12,16 @@
   var connection = document.getElementById("connection");
   var statusToggle = document.getElementById("status-toggle");
   var visitorTyping = document.getElementById("visitor-typing");
+  var assigneeSelect = document.getElementById("assignee");
+  var assignMe = document.getElementById("assign-me");
+  var prioritySelect = document.getElementById("priority");
+  var snoozeUntil = document.getElementById("snooze-until");
+  var snoozeButton = document.getElementById("snooze");
+  var snoozedNote = document.getElementById("snoozed");
+  var actionError = document.getElementById("action-error");
+  var me = Number(document.getElementById("me").dataset.agent);
+  var PRIORITIES = ["None", "Low", "Medium", "High", "Urgent"];
+  var assignees = {};       // conversation id -> [{id, name}] who may be assigned (from the entries page)
 
   var conversations = {};   // id -> summary
   var lastSeq = {};         // id -> highest contiguous seq known to this page
@@ -48,7 +58,10 @@
       }
       var meta = document.createElement("span");
       meta.className = "meta";
-      meta.textContent = c.inbox.name + " · " + c.status;
+      var parts = [c.inbox.name, c.status];
+      if (c.assignee) parts.push(c.assignee.name);
+      if (c.priority) parts.push(PRIORITIES[c.priority]);
+      meta.textContent = parts.join(" · ");
       b.appendChild(meta);
       b.addEventListener("click", function () { open(c.id); });
       li.appendChild(b);
@@ -199,13 +212,49 @@
     var c = conversations[current];
     statusToggle.hidden = !c;
     if (!c) return;
-    statusToggle.textContent = c.status === "resolved" ? "Reopen" : "Resolve";
+    statusToggle.textContent = c.status === "resolved" || c.status === "snoozed" ? "Reopen" : "Resolve";
+    renderActions(c);
   }
+
+  // Assignee, priority and snooze of the open conversation, as the last summary says.
+  function renderActions(c) {
+    var options = [{ id: "", name: "Unassigned" }].concat(assignees[c.id] || []);
+    if (c.assignee && !options.some(function (a) { return a.id === c.assignee.id; })) options.push(c.assignee);
+    assigneeSelect.replaceChildren.apply(assigneeSelect, options.map(function (a) {
+      var option = document.createElement("option");
+      option.value = a.id;
+      option.textContent = a.name;
+      return option;
+    }));
+    assigneeSelect.value = c.assignee ? String(c.assignee.id) : "";
+    assignMe.hidden = !!(c.assignee && c.assignee.id === me);
+    prioritySelect.value = String(c.priority || 0);
+    snoozedNote.hidden = c.status !== "snoozed";
+    snoozedNote.textContent = c.status !== "snoozed" ? "" :
+      c.snoozed_until ? "Snoozed until " + new Date(c.snoozed_until).toLocaleString() : "Snoozed until the customer writes";
+  }
+
+  assigneeSelect.addEventListener("change", function () {
+    if (!current) return;
+    sendSignal({ type: "assign", conversation: current, assignee: assigneeSelect.value ? Number(assigneeSelect.value) : null });
+  });
+  assignMe.addEventListener("click", function () {
+    if (current) sendSignal({ type: "assign", conversation: current, assignee: me });
+  });
+  prioritySelect.addEventListener("change", function () {
+    if (current) sendSignal({ type: "priority", conversation: current, priority: Number(prioritySelect.value) });
+  });
+  snoozeButton.addEventListener("click", function () {
+    if (!current || !snoozeUntil.value) { snoozeUntil.focus(); return; }
+    // datetime-local is the agent's wall-clock time; the server wants an instant.
+    sendSignal({ type: "snooze", conversation: current, until: new Date(snoozeUntil.value).toISOString() });
+  });
 
   statusToggle.addEventListener("click", function () {
     var c = conversations[current];
     if (!c) return;
-    sendSignal({ type: "status", conversation: c.id, status: c.status === "resolved" ? "open" : "resolved" });
+    var reopen = c.status === "resolved" || c.status === "snoozed";
+    sendSignal({ type: "status", conversation: c.id, status: reopen ? "open" : "resolved" });
   });
   input.addEventListener("input", onDraft);
   input.addEventListener("blur", stopTyping);
@@ -242,7 +291,12 @@
       showPreview(event);
     } else if (event.type === "availability") {
       availability.value = availability.dataset.value = event.availability;
+    } else if (event.type === "error" && event.code === "invalid" && event.conversation === current) {
+      // A refused change (a snooze time in the past, an assignee who left the inbox): say why.
+      actionError.textContent = event.message;
+      renderStatus();
     } else if (event.type === "conversation.updated") {
+      if (event.conversation.id === current) actionError.textContent = "";
       conversations[event.conversation.id] = event.conversation;
       renderList();
       renderStatus();
@@ -286,6 +340,7 @@
     clearPreview();
     current = id;
     unread[id] = 0;
+    actionError.textContent = "";
     renderStatus();
     document.getElementById("empty").hidden = true;
     document.getElementById("thread").hidden = false;
@@ -300,6 +355,7 @@
       .then(function (r) { return r.json(); })
       .then(function (data) {
         if (current !== id) return;
+        assignees[id] = data.assignees || [];
         document.getElementById("thread-title").textContent = data.conversation.customer.name + " · " + data.conversation.inbox.name;
         showVisitorPage(data.conversation);
         // The latest page is what the page now holds; earlier pages are not loaded and not missed.

@@ -1,0 +1,90 @@
+"""Two agents in the console change one conversation: assignment, priority, and a snooze that ends by itself.
+
+Every change is made in one agent's browser and must show in the other's without a reload.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_round_trip import (
+    conversation_list,
+    customer_name_of,
+    start_conversation,
+    timeline_entry,
+)
+from tests.integration import DEMO_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+SAM = ("sam", DEMO_PASSWORD)  # the demo's second agent (seed_demo)
+
+
+def sign_in_as(page: Page, username: str, password: str) -> None:
+    page.goto("/console/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/console/$"))
+    expect(page.locator("#connection")).to_have_text("Live")
+
+
+def test_it_assigns_and_prioritises_and_the_other_agent_sees_it_live(stack, people, screenshot):
+    question = "Can I change the delivery address of order #1077?"
+    _, _, dana = start_conversation(stack, people, question)
+    customer = customer_name_of(stack, question)
+    sam = people.new_page()
+    sign_in_as(sam, *SAM)
+    sams_row = conversation_list(sam).filter(has_text=customer)
+    expect(sams_row).to_be_visible()
+
+    dana.get_by_role("button", name="Assign to me").click()
+    expect(timeline_entry(dana, "Dana (demo) took the conversation")).to_be_visible()
+    expect(dana.get_by_label("Assignee")).to_have_value(re.compile(r"^\d+$"))
+    expect(dana.get_by_role("button", name="Assign to me")).to_be_hidden()
+    dana.get_by_label("Priority").select_option(label="High")
+    expect(timeline_entry(dana, "Priority set to high")).to_be_visible()
+
+    expect(sams_row.locator(".meta")).to_contain_text("Dana (demo) · High")
+    screenshot(dana, "console-conversation-actions")
+
+    sams_row.click()
+    expect(sam.get_by_label("Priority")).to_have_value("3")
+    sam.get_by_label("Assignee").select_option(label="Sam")
+    expect(timeline_entry(sam, "Sam took the conversation")).to_be_visible()
+    expect(dana.get_by_label("Assignee")).to_have_value(sam.get_by_label("Assignee").input_value())
+    expect(dana.get_by_role("button", name="Assign to me")).to_be_visible()
+
+
+def test_it_snoozes_and_the_conversation_reopens_by_itself_when_the_time_comes(stack, people):
+    _, _, dana = start_conversation(stack, people, "Please call me back next week.")
+
+    # The browser's wall clock, a few seconds ahead: the worker polls every 2 s.
+    until = datetime.fromisoformat(
+        dana.evaluate("new Date(Date.now() + 6000 - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 19)")
+    )
+    dana.get_by_label("Snooze until").fill(until.isoformat(timespec="seconds"))
+    dana.get_by_role("button", name="Snooze").click()
+
+    expect(dana.locator("#snoozed")).to_contain_text("Snoozed until")
+    expect(timeline_entry(dana, "Snoozed until")).to_be_visible()
+    expect(dana.get_by_role("button", name="Reopen")).to_be_visible()
+
+    expect(timeline_entry(dana, "Reopened: the snooze ended")).to_be_visible(timeout=30_000)
+    expect(dana.locator("#snoozed")).to_be_hidden()
+    expect(dana.get_by_role("button", name="Resolve")).to_be_visible()
+
+
+def test_it_says_why_a_snooze_in_the_past_is_refused(stack, people):
+    _, _, dana = start_conversation(stack, people, "Any update?")
+    yesterday = datetime.now() - timedelta(days=1)
+
+    dana.get_by_label("Snooze until").fill(yesterday.isoformat(timespec="seconds"))
+    dana.get_by_role("button", name="Snooze").click()
+
+    expect(dana.get_by_role("alert").filter(has_text="until must be in the future")).to_be_visible()
+    expect(dana.get_by_role("button", name="Resolve")).to_be_visible()

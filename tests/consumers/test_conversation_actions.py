@@ -1,0 +1,132 @@
+"""Console socket frames that change a conversation: snooze, assign, priority
+(docs/protocols/console-socket.md, "Changing a conversation")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from django.utils import timezone
+
+from contact_center.models import Conversation
+from tests.consumers import hello, open_agent, open_visitor, receive_until, send
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+QUIET = 0.3
+
+
+async def vera_writes(website) -> tuple:
+    vera = await open_visitor(website, "vera")
+    await hello(vera)
+    ack = await send(vera, "vera-client-0001", "Hello")
+    return vera, ack["message"]["conversation"]
+
+
+async def console_of(agent):
+    socket = await open_agent(agent)
+    await socket.send_json_to({"type": "hello", "resume": {}})
+    await receive_until(socket, "ready")
+    return socket
+
+
+@database_sync_to_async
+def row(conversation_id: int) -> Conversation:
+    return Conversation.objects.select_related("assignee").get(pk=conversation_id)
+
+
+async def test_it_snoozes_from_one_console_and_every_console_of_the_inbox_hears_it(website, alice, charlie):
+    vera, conversation = await vera_writes(website)
+    alices, charlies = await console_of(alice), await console_of(charlie)
+    until = (timezone.now() + timedelta(hours=2)).replace(microsecond=0).isoformat()
+
+    await alices.send_json_to({"type": "snooze", "conversation": conversation, "until": until})
+
+    updated, _ = await receive_until(alices, "conversation.updated")
+    assert (updated["conversation"]["status"], updated["conversation"]["snoozed_until"]) == ("snoozed", until)
+    heard, _ = await receive_until(charlies, "entry.created")
+    assert heard["entry"]["payload"] == {"event": "status", "from": "open", "to": "snoozed", "until": until}
+    assert heard["conversation"]["snoozed_until"] == until
+    # Internal activity: the visitor hears nothing of it.
+    assert await vera.receive_nothing(timeout=QUIET)
+
+
+async def test_it_answers_a_snooze_in_the_past_with_invalid(website, alice):
+    _, conversation = await vera_writes(website)
+    console = await console_of(alice)
+
+    await console.send_json_to({"type": "snooze", "conversation": conversation, "until": "2001-01-01T00:00:00Z"})
+
+    error = await console.receive_json_from()
+    assert (error["type"], error["code"], error["conversation"]) == ("error", "invalid", conversation)
+    assert "future" in error["message"]
+    assert (await row(conversation)).status == "open"
+
+
+async def test_it_assigns_and_every_console_sees_the_new_assignee(website, alice, charlie):
+    _, conversation = await vera_writes(website)
+    alices, charlies = await console_of(alice), await console_of(charlie)
+
+    await alices.send_json_to({"type": "assign", "conversation": conversation, "assignee": alice.pk})
+
+    updated, _ = await receive_until(alices, "conversation.updated")
+    assert updated["conversation"]["assignee"] == {"id": alice.pk, "name": "Alice"}
+    heard, _ = await receive_until(charlies, "entry.created")
+    assert heard["entry"]["body"] == "Alice took the conversation"
+    assert (await row(conversation)).assignee_id == alice.pk
+
+
+async def test_it_refuses_to_assign_an_agent_outside_the_inbox(website, alice, bob):
+    _, conversation = await vera_writes(website)
+    console = await console_of(alice)
+
+    await console.send_json_to({"type": "assign", "conversation": conversation, "assignee": bob.pk})
+
+    error = await console.receive_json_from()
+    assert (error["code"], error["message"]) == ("invalid", "that agent cannot see this inbox")
+    assert (await row(conversation)).assignee_id is None
+
+
+async def test_it_needs_the_assignee_key_even_to_unassign(website, alice):
+    _, conversation = await vera_writes(website)
+    console = await console_of(alice)
+
+    await console.send_json_to({"type": "assign", "conversation": conversation})
+
+    error = await console.receive_json_from()
+    assert (error["type"], error["code"]) == ("error", "bad_frame")
+
+
+async def test_it_sets_the_priority(website, alice):
+    _, conversation = await vera_writes(website)
+    console = await console_of(alice)
+
+    await console.send_json_to({"type": "priority", "conversation": conversation, "priority": 3})
+
+    updated, _ = await receive_until(console, "conversation.updated")
+    assert updated["conversation"]["priority"] == 3
+    assert (await row(conversation)).priority == 3
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "snooze", "until": "in an hour"},
+        {"type": "assign", "assignee": None},
+        {"type": "priority", "priority": 1},
+    ],
+    ids=["snooze", "assign", "priority"],
+)
+async def test_an_agent_outside_the_inbox_changes_nothing_and_learns_nothing(website, alice, bob, frame):
+    _, conversation = await vera_writes(website)
+    console = await console_of(bob)
+    if frame.get("until") == "in an hour":
+        frame = {**frame, "until": (timezone.now() + timedelta(hours=1)).isoformat()}
+
+    await console.send_json_to({**frame, "conversation": conversation})
+
+    error = await console.receive_json_from()
+    assert (error["type"], error["code"], error["conversation"]) == ("error", "not_found", conversation)
+    saved = await row(conversation)
+    assert (saved.status, saved.assignee_id, saved.priority) == ("open", None, 0)
