@@ -85,6 +85,7 @@ def conversation_summary(conversation: Conversation) -> dict[str, Any]:
         "subject": conversation.subject,
         "last_seq": conversation.last_seq,
         "last_activity_at": conversation.last_activity_at.isoformat(),
+        "created_at": conversation.created_at.isoformat(),
         # Where the visitor is browsing (widget/loader.js reports it); {} for other channels.
         "visitor_context": conversation.visitor_context,
     }

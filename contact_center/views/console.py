@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import render
 
-from contact_center import history
-from contact_center.access import AccessDenied, access_conversation, assignable_agents, visible_conversations
+from contact_center import history, lists
+from contact_center.access import AccessDenied, access_conversation, assignable_agents
 from contact_center.lib import payloads
-
-LIST_LIMIT = 50
 
 
 @login_required
@@ -20,13 +19,20 @@ def index(request: HttpRequest):
 
 @login_required
 def conversation_list(request: HttpRequest) -> JsonResponse:
-    """The newest conversations the agent may see, newest activity first (keyset on activity time)."""
-    rows = visible_conversations(request.user).select_related("inbox", "customer", "assignee")
-    status = request.GET.get("status")
-    if status:
-        rows = rows.filter(status=status)
-    rows = rows.order_by("-last_activity_at", "-pk")[:LIST_LIMIT]
-    return JsonResponse({"conversations": [payloads.conversation_summary(c) for c in rows]})
+    """One page of a conversation list: ``?view=all|mine|unassigned&status=&inbox=&sort=&cursor=``
+    (contact_center/lists.py). Answers the page and the cursor of the next one."""
+    try:
+        query = lists.check_list_query(request.GET)
+    except ValidationError as exc:
+        return JsonResponse({"error": exc.messages[0]}, status=400)
+    rows, cursor = lists.conversation_page(request.user, query)
+    return JsonResponse({"conversations": [payloads.conversation_summary(c) for c in rows], "next": cursor})
+
+
+@login_required
+def conversation_counts(request: HttpRequest) -> JsonResponse:
+    """How many open conversations each view holds, for the console's view tabs."""
+    return JsonResponse({"open": lists.view_counts(request.user)})
 
 
 @login_required

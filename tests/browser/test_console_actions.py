@@ -12,10 +12,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_round_trip import (
+    PENDING,
     conversation_list,
     customer_name_of,
+    open_widget,
     start_conversation,
     timeline_entry,
+    visitor_says,
 )
 from tests.integration import DEMO_PASSWORD
 
@@ -88,3 +91,48 @@ def test_it_says_why_a_snooze_in_the_past_is_refused(stack, people):
 
     expect(dana.get_by_role("alert").filter(has_text="until must be in the future")).to_be_visible()
     expect(dana.get_by_role("button", name="Resolve")).to_be_visible()
+
+
+def view_tab(page: Page, name: str):
+    return page.get_by_role("group", name="Views").get_by_role("button", name=re.compile(f"^{name}"))
+
+
+def test_a_conversation_moves_between_views_live_as_it_is_assigned(stack, people, screenshot):
+    question = "Is the trail tent waterproof?"
+    dana, sam = people.new_page(), people.new_page()
+    sign_in_as(dana, "demo", DEMO_PASSWORD)
+    sign_in_as(sam, *SAM)
+    view_tab(dana, "Mine").click()
+    expect(view_tab(dana, "Mine")).to_have_attribute("aria-pressed", "true")
+    expect(conversation_list(dana)).to_have_count(0)
+    view_tab(sam, "Unassigned").click()
+    expect(view_tab(sam, "Unassigned")).to_contain_text("3")
+
+    visitor = people.new_page()
+    visitor.goto("/")
+    widget = open_widget(visitor)
+    expect(visitor_says(widget, question)).not_to_have_class(PENDING)
+    customer = customer_name_of(stack, question)
+
+    # New conversations arrive unassigned: in Sam's view, not in Dana's.
+    sams_row = conversation_list(sam).filter(has_text=customer)
+    expect(sams_row).to_be_visible()
+    expect(view_tab(sam, "Unassigned")).to_contain_text("4")
+    expect(conversation_list(dana)).to_have_count(0)
+
+    sams_row.click()
+    sam.get_by_label("Assignee").select_option(label="Dana (demo)")
+
+    # It leaves Sam's Unassigned view and joins Dana's Mine, live on both screens.
+    expect(conversation_list(sam).filter(has_text=customer)).to_have_count(0)
+    expect(view_tab(sam, "Unassigned")).to_contain_text("3")
+    expect(conversation_list(dana).filter(has_text=customer)).to_be_visible()
+    expect(view_tab(dana, "Mine")).to_contain_text("1")
+    screenshot(dana, "console-views")
+
+    # Narrowing by status: resolved conversations leave an "Open" list.
+    dana.get_by_label("Status").select_option(label="Open")
+    conversation_list(dana).filter(has_text=customer).click()
+    dana.get_by_role("button", name="Resolve").click()
+    expect(conversation_list(dana)).to_have_count(0)
+    expect(view_tab(dana, "Mine")).to_contain_text("0")

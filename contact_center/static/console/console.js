@@ -22,6 +22,13 @@
   var me = Number(document.getElementById("me").dataset.agent);
   var PRIORITIES = ["None", "Low", "Medium", "High", "Urgent"];
   var assignees = {};       // conversation id -> [{id, name}] who may be assigned (from the entries page)
+  // The list on screen: a view (mine, unassigned, all), a status and a sort, as the server names them.
+  var list = { view: "all", status: "", sort: "activity", ids: {}, next: null };
+  var viewButtons = document.querySelectorAll(".view-tabs button");
+  var viewStatus = document.getElementById("view-status");
+  var viewSort = document.getElementById("view-sort");
+  var loadMore = document.getElementById("load-more");
+  var countsTimer = null;
 
   var conversations = {};   // id -> summary
   var lastSeq = {};         // id -> highest contiguous seq known to this page
@@ -37,10 +44,25 @@
     return String(Date.now()) + Math.random().toString(16).slice(2);
   }
 
+  // Does summary c belong in the list on screen? The same rules as contact_center/lists.py.
+  function inList(c) {
+    if (list.view === "mine" && !(c.assignee && c.assignee.id === me)) return false;
+    if (list.view === "unassigned" && c.assignee) return false;
+    return !list.status || c.status === list.status;
+  }
+
+  function byListOrder(a, b) {
+    if (list.sort === "priority" && a.priority !== b.priority) return b.priority - a.priority;
+    if (list.sort === "oldest") return a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id - b.id;
+    if (a.last_activity_at !== b.last_activity_at) return a.last_activity_at < b.last_activity_at ? 1 : -1;
+    return b.id - a.id;
+  }
+
   function renderList() {
-    var items = Object.values(conversations).sort(function (a, b) {
-      return a.last_activity_at < b.last_activity_at ? 1 : -1;
-    });
+    var items = Object.keys(list.ids).map(function (id) { return conversations[id]; })
+      .filter(function (c) { return c && inList(c); })
+      .sort(byListOrder);
+    loadMore.hidden = !list.next;
     listNode.replaceChildren.apply(listNode, items.map(function (c) {
       var li = document.createElement("li");
       var b = document.createElement("button");
@@ -278,6 +300,7 @@
     if (event.type === "entry.created" || event.type === "entry.updated") {
       var c = event.conversation;
       conversations[c.id] = c;
+      placeInList(c);
       var isNew = event.type === "entry.created" && track(event.entry);
       if (isNew && c.id !== current && event.entry.direction === "in") unread[c.id] = (unread[c.id] || 0) + 1;
       render(event.entry);
@@ -298,6 +321,7 @@
     } else if (event.type === "conversation.updated") {
       if (event.conversation.id === current) actionError.textContent = "";
       conversations[event.conversation.id] = event.conversation;
+      placeInList(event.conversation);
       renderList();
       renderStatus();
     } else if (event.type === "conversation.context") {
@@ -323,16 +347,68 @@
     return map;
   }
 
-  function loadList() {
-    return fetch("/console/api/conversations/", { credentials: "same-origin" })
+  // The first page of the list on screen (or, with more, the next one after it).
+  function loadList(more) {
+    var params = new URLSearchParams({ view: list.view, sort: list.sort });
+    if (list.status) params.set("status", list.status);
+    if (more && list.next) params.set("cursor", list.next);
+    var asked = params.toString();
+    loadCounts();
+    return fetch("/console/api/conversations/?" + asked, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
+        var stillAsked = new URLSearchParams({ view: list.view, sort: list.sort });
+        if (list.status) stillAsked.set("status", list.status);
+        if (more && list.next) stillAsked.set("cursor", list.next);
+        if (stillAsked.toString() !== asked) return;  // the agent switched views meanwhile
+        if (!more) list.ids = {};
         data.conversations.forEach(function (c) {
           conversations[c.id] = c;
+          list.ids[c.id] = true;
           if (lastSeq[c.id] === undefined) lastSeq[c.id] = c.last_seq;
         });
+        list.next = data.next;
         renderList();
       });
+  }
+
+  function loadCounts() {
+    return fetch("/console/api/conversations/counts/", { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        Object.keys(data.open).forEach(function (view) {
+          document.querySelector('[data-count="' + view + '"]').textContent = data.open[view];
+        });
+      });
+  }
+
+  // Counts change with every assignment and status change; ask at most twice a second.
+  function countsSoon() {
+    if (countsTimer) return;
+    countsTimer = setTimeout(function () { countsTimer = null; loadCounts(); }, 500);
+  }
+
+  function showList(changes) {
+    Object.assign(list, changes, { ids: {}, next: null });
+    Array.prototype.forEach.call(viewButtons, function (b) {
+      b.setAttribute("aria-pressed", String(b.dataset.view === list.view));
+    });
+    renderList();
+    loadList(false);
+  }
+
+  Array.prototype.forEach.call(viewButtons, function (b) {
+    b.addEventListener("click", function () { showList({ view: b.dataset.view }); });
+  });
+  viewStatus.addEventListener("change", function () { showList({ status: viewStatus.value }); });
+  viewSort.addEventListener("change", function () { showList({ sort: viewSort.value }); });
+  loadMore.addEventListener("click", function () { loadList(true); });
+
+  // A live summary joins the list when it now belongs there and leaves it when it no longer does.
+  function placeInList(c) {
+    if (inList(c)) list.ids[c.id] = true;
+    else delete list.ids[c.id];
+    countsSoon();
   }
 
   function open(id) {
