@@ -1,4 +1,4 @@
-"""Inboxes and teams in Django admin, until the console's settings pages can edit them (the console issue).
+"""Agents, inboxes and teams in Django admin, until the console's settings pages can edit them (the console issue).
 
 The console's Settings page shows each inbox and its snippet; changing an inbox's allowed origins,
 business hours or any other ``config`` key happens here. The form checks what the widget would
@@ -11,10 +11,11 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 
 from contact_center.lib.availability import check_business_hours
-from contact_center.models import Inbox, Team
+from contact_center.models import Agent, Inbox, Team
 
 
 def check_allowed_origins(value) -> list[str]:
@@ -67,3 +68,25 @@ class TeamAdmin(admin.ModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
+
+
+@admin.register(Agent)
+class AgentAdmin(UserAdmin):
+    list_display = ["username", "display_name", "role", "availability", "max_open_conversations", "is_active"]
+    list_filter = ["role", "availability", "is_active"]
+    search_fields = ["username", "display_name", "email"]
+    fieldsets = [
+        *UserAdmin.fieldsets,
+        (
+            "Parley",
+            {
+                "fields": ["display_name", "role", "availability", "max_open_conversations"],
+                "description": "Capacity: the most open conversations automatic assignment gives this agent "
+                "(empty: no limit).",
+            },
+        ),
+    ]
+    add_fieldsets = [
+        *UserAdmin.add_fieldsets,
+        ("Parley", {"fields": ["display_name", "role", "max_open_conversations"]}),
+    ]

@@ -1,7 +1,8 @@
 """The outbox worker loop: claim due deliveries, hand each to its transport, record the outcome.
 
-Each pass also reopens conversations whose snooze is over: the same "something is due" clock, and any
-number of workers may do it (each wake-up happens under the conversation's row lock).
+Each pass also reopens conversations whose snooze is over and gives waiting conversations out
+(actions/autoassign.py): the same "something is due" clock, and any number of workers may do it
+(each change happens under the conversation's row lock).
 
 Any number of workers may run (leases make them safe). Each sleeps on the wake channel between
 polls, so a new reply leaves at once, and polls anyway so a lost wake-up or a retry falls due in time.
@@ -20,6 +21,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from contact_center.actions import outbox
+from contact_center.actions.autoassign import do_assign_waiting
 from contact_center.actions.conversations import do_wake_snoozed
 from contact_center.transports import TransportError, get_transport
 
@@ -36,9 +38,10 @@ class OutboxWorker:
         self.batch = batch
 
     async def run_once(self) -> int:
-        """Reopen conversations whose snooze is over, then deliver what is due now; returns how many
-        deliveries were attempted."""
+        """Reopen conversations whose snooze is over, give waiting conversations to available agents
+        (automatic assignment), then deliver what is due now; returns how many deliveries were attempted."""
         await database_sync_to_async(do_wake_snoozed)()
+        await database_sync_to_async(do_assign_waiting)()
         ids = await database_sync_to_async(outbox.claim_due_deliveries)(self.name, self.batch)
         if ids:
             await asyncio.gather(*(self.deliver(delivery_id) for delivery_id in ids))

@@ -9,6 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contact_center.actions.attachments import claim_attachments
+from contact_center.actions.autoassign import auto_assign_enabled
+from contact_center.actions.outbox import wake_workers_on_commit
 from contact_center.actions.timeline import append_entry, lock_conversation
 from contact_center.lib.envelope import InboundEnvelope
 from contact_center.lib.identity import normalize_identity
@@ -109,6 +111,8 @@ def _find_or_open_conversation(
             subject=envelope.subject[:255],
             last_activity_at=timezone.now(),
         )
+        if auto_assign_enabled(inbox):
+            wake_workers_on_commit()  # a worker assigns it now rather than at its next poll
         return lock_conversation(conversation.pk)
     conversation = lock_conversation(found)
     if conversation.status != Conversation.Status.OPEN:

@@ -43,6 +43,12 @@ def enqueue_delivery(entry: TimelineEntry, transport: str) -> Delivery:
     return delivery
 
 
+def wake_workers_on_commit() -> None:
+    """Have a worker pass start right after the caller's transaction commits (e.g. to assign a new
+    conversation), instead of at the next poll."""
+    transaction.on_commit(_wake_workers)
+
+
 def _wake_workers() -> None:
     # A lost wake-up (layer down, channel full) is caught by the workers' next poll.
     with contextlib.suppress(Exception):

@@ -20,6 +20,11 @@ class Agent(AbstractUser):
     # What the agent chose in the console header. They count as online for live chat only while this
     # is "online" AND they have a console open (contact_center/presence.py).
     availability = models.CharField(max_length=16, choices=Availability.choices, default=Availability.ONLINE)
+    # Automatic assignment gives an agent no more open conversations than this; None: no limit.
+    max_open_conversations = models.PositiveIntegerField(null=True, blank=True)
+    # When automatic assignment last gave this agent a conversation: round robin goes to the agent who
+    # waited longest.
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "cc_agent"

@@ -136,3 +136,49 @@ def test_a_conversation_moves_between_views_live_as_it_is_assigned(stack, people
     dana.get_by_role("button", name="Resolve").click()
     expect(conversation_list(dana)).to_have_count(0)
     expect(view_tab(dana, "Mine")).to_contain_text("0")
+
+
+def test_it_assigns_new_conversations_in_turn_within_capacity_and_the_rest_wait(stack, people):
+    stack.shell(
+        "from contact_center.models import Agent, Conversation, Inbox; "
+        "Conversation.objects.update(status='resolved'); "  # the demo's seeded ones are not waiting
+        "Agent.objects.update(max_open_conversations=1); "
+        "inbox = Inbox.objects.get(kind='widget'); inbox.config = {**inbox.config, 'auto_assign': True}; inbox.save()"
+    )
+    dana, sam = people.new_page(), people.new_page()
+    sign_in_as(dana, "demo", DEMO_PASSWORD)
+    sign_in_as(sam, *SAM)
+
+    def visitor_asks(text: str) -> str:
+        visitor = people.new_page()
+        visitor.goto("/")
+        expect(visitor_says(open_widget(visitor), text)).not_to_have_class(PENDING)
+        return customer_name_of(stack, text)
+
+    first = visitor_asks("First question")
+    expect(conversation_list(dana).filter(has_text=first).locator(".meta")).to_contain_text(
+        re.compile(r"open · (Dana \(demo\)|Sam)$")
+    )
+    second = visitor_asks("Second question")
+    third = visitor_asks("Third question")
+
+    # One each (turns), and the third waits: both agents are at their capacity of one.
+    rows = {name: conversation_list(dana).filter(has_text=name).locator(".meta") for name in (first, second, third)}
+    expect(rows[second]).to_contain_text(re.compile(r"open · (Dana \(demo\)|Sam)$"))
+    first_agent = rows[first].inner_text().rsplit(" · ", 1)[-1]
+    second_agent = rows[second].inner_text().rsplit(" · ", 1)[-1]
+    assert {first_agent, second_agent} == {"Dana (demo)", "Sam"}
+    expect(rows[third]).to_have_text("Website chat · open")
+
+    # Whoever resolves frees their capacity, and the waiting conversation goes to them; the other agent
+    # watches it leave their Unassigned view live.
+    resolver, observer = (dana, sam) if first_agent == "Dana (demo)" else (sam, dana)
+    view_tab(observer, "Unassigned").click()
+    expect(conversation_list(observer)).to_have_count(1)
+    conversation_list(resolver).filter(has_text=first).click()
+    resolver.get_by_role("button", name="Resolve").click()
+    expect(conversation_list(observer)).to_have_count(0)
+    view_tab(observer, "All").click()
+    expect(conversation_list(observer).filter(has_text=third).locator(".meta")).to_have_text(
+        f"Website chat · open · {first_agent}"
+    )

@@ -92,3 +92,22 @@ def test_it_shows_the_key_and_secret_but_never_lets_them_be_edited(admin_client,
 
     website.refresh_from_db()
     assert (website.public_key, website.secret) == (key, secret)
+
+
+def test_it_sets_an_agents_capacity_for_automatic_assignment(admin_client, alice):
+    page = admin_client.get(f"/admin/contact_center/agent/{alice.pk}/change/")
+    assert page.status_code == 200 and b"max_open_conversations" in page.content
+
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update(max_open_conversations=3, date_joined_0="2026-01-01", date_joined_1="00:00:00")
+    data.pop("date_joined", None)
+    data.pop("last_login", None)
+    data.pop("password", None)
+    data["groups"] = []
+    data["user_permissions"] = []
+    response = admin_client.post(f"/admin/contact_center/agent/{alice.pk}/change/", data)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    alice.refresh_from_db()
+    assert alice.max_open_conversations == 3

@@ -23,7 +23,7 @@
   var PRIORITIES = ["None", "Low", "Medium", "High", "Urgent"];
   var assignees = {};       // conversation id -> [{id, name}] who may be assigned (from the entries page)
   // The list on screen: a view (mine, unassigned, all), a status and a sort, as the server names them.
-  var list = { view: "all", status: "", sort: "activity", ids: {}, next: null };
+  var list = { view: "all", status: "open", sort: "activity", ids: {}, next: null };
   var viewButtons = document.querySelectorAll(".view-tabs button");
   var viewStatus = document.getElementById("view-status");
   var viewSort = document.getElementById("view-sort");
