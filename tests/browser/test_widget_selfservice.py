@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import FrameLocator, Locator, expect
 
-from tests.browser.test_round_trip import PENDING, SEEDED_CONVERSATIONS, open_widget, widget_message
+from tests.browser.test_round_trip import PENDING, SEEDED_CONVERSATIONS, launcher, open_widget, widget_message
 
 pytestmark = pytest.mark.browser
 
@@ -102,3 +102,19 @@ def test_it_offers_back_to_the_suggestions_without_deciding(stack, people):
     expect(suggestions(widget).first).to_be_focused()
     expect(composer(widget)).to_have_value(QUESTION)
     assert count(stack, "E.objects.exclude(kind__in=['shown', 'opened']).count()") == 0
+
+
+def test_it_suggests_for_a_question_typed_before_a_new_visitor_had_their_session(stack, people):
+    visitor = people.new_page()
+    held = []  # the session request, answered only once the question is typed
+    visitor.context.route("**/widget/api/session/", lambda route: held.append(route))
+    visitor.goto("/")
+    launcher(visitor).click()
+    widget = visitor.frame_locator('iframe[name="parley-frame"]')
+    composer(widget).fill(QUESTION)
+    while not held:
+        visitor.wait_for_timeout(50)
+
+    held[0].continue_()
+
+    expect(suggestions(widget).first).to_have_accessible_name(SHIPPING)

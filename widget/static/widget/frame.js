@@ -842,8 +842,11 @@
       if (!r.ok) throw new Error("session " + r.status);
       return r.json();
     }).then(function (data) {
+      var first = !state.token;
       state.token = data.token;
       save();
+      // Scripts that need the token (suggestions) may have seen the visitor type before it came.
+      if (first) window.dispatchEvent(new Event("parley:token"));
       connect();
     }).catch(function () {
       var delay = Math.min(30000, 500 * Math.pow(2, attempt++));

@@ -64,14 +64,19 @@
 
   function hide() { box.hidden = true; list.replaceChildren(); }
 
-  input.addEventListener("input", function () {
+  input.addEventListener("input", consider);
+  // A new visitor's token arrives after the composer is usable: a question typed before it is
+  // considered once it is there, or it would wait for the next keystroke.
+  window.addEventListener("parley:token", function () { if (input.value.trim()) consider(); });
+
+  function consider() {
     clearTimeout(timer);
     var q = question();
     if (!input.value.trim()) declined = false;
     if (!q || declined || !frame.fresh() || !frame.token()) { asking++; hide(); return; }
     if (q === asked && !box.hidden) return;
     timer = setTimeout(function () { ask(q); }, DEBOUNCE_MS);
-  });
+  }
 
   // Whatever the visitor sends starts a conversation: suggestions are for before that.
   form.addEventListener("submit", function () { clearTimeout(timer); asking++; hide(); });
