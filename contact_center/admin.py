@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from contact_center.lib.availability import check_business_hours
 from contact_center.models import Agent, Inbox, Team
@@ -72,6 +73,8 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(Agent)
 class AgentAdmin(UserAdmin):
+    # Avatars are https only; a URL typed without a scheme means https.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["username", "display_name", "role", "availability", "max_open_conversations", "is_active"]
     list_filter = ["role", "availability", "is_active"]
     search_fields = ["username", "display_name", "email"]
@@ -80,9 +83,9 @@ class AgentAdmin(UserAdmin):
         (
             "Parley",
             {
-                "fields": ["display_name", "role", "availability", "max_open_conversations"],
-                "description": "Capacity: the most open conversations automatic assignment gives this agent "
-                "(empty: no limit).",
+                "fields": ["display_name", "avatar_url", "role", "availability", "max_open_conversations"],
+                "description": "Avatar url: an https:// picture customers see beside this agent's replies. "
+                "Max open conversations: the most that automatic assignment gives this agent (empty: no limit).",
             },
         ),
     ]

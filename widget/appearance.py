@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit
+
+from contact_center.lib.images import https_image_url
 
 DEFAULT_BRAND_COLOR = "#2563eb"
 WHITE = "#ffffff"
@@ -18,7 +19,6 @@ NEAR_BLACK = "#111827"
 POSITIONS = ("right", "left")
 TITLE_MAX = 80
 GREETING_MAX = 500
-AVATAR_URL_MAX = 2048
 
 _HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 _LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
@@ -78,14 +78,7 @@ def _color(value) -> str | None:
 
 
 def _avatar_url(value) -> str | None:
-    # https only: the frame is served over https in production, and a javascript: or data: URL in an
-    # <img src> is at best mixed content and at worst a way to smuggle markup.
-    if not isinstance(value, str) or not value or len(value) > AVATAR_URL_MAX or re.search(r"\s", value):
-        return None
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
-        return None
-    return value
+    return https_image_url(value)
 
 
 def _text(value, limit: int) -> str | None:

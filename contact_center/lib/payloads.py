@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from contact_center.lib.attachment_links import attachment_url
 from contact_center.lib.filetypes import INLINE_IMAGE_TYPES
+from contact_center.lib.images import https_image_url
 
 if TYPE_CHECKING:
     from contact_center.models import Attachment, Conversation, TimelineEntry
@@ -42,6 +43,7 @@ def entry_for_visitor(entry: TimelineEntry) -> dict[str, Any]:
         "seq": entry.public_seq,
         "direction": entry.direction,
         "author_name": entry.author.public_name if entry.author else None,
+        "author_avatar": https_image_url(entry.author.avatar_url) if entry.author else None,
         "body": entry.body,
         "client_id": entry.payload.get("client_id") if entry.direction == "in" else None,
         "attachments": attachments_of(entry),

@@ -22,6 +22,8 @@ class Agent(AbstractUser):
     availability = models.CharField(max_length=16, choices=Availability.choices, default=Availability.ONLINE)
     # Automatic assignment gives an agent no more open conversations than this; None: no limit.
     max_open_conversations = models.PositiveIntegerField(null=True, blank=True)
+    # The picture customers see beside this agent's replies in the widget (https only); initials when empty.
+    avatar_url = models.URLField(max_length=500, blank=True)
     # When automatic assignment last gave this agent a conversation: round robin goes to the agent who
     # waited longest.
     last_assigned_at = models.DateTimeField(null=True, blank=True)

@@ -374,6 +374,7 @@ def test_it_tells_the_inbox_agents_and_the_visitors_own_sessions(
             "seq": 1,
             "direction": "in",
             "author_name": None,
+            "author_avatar": None,
             "body": "Hello",
             "client_id": None,
             "attachments": [],

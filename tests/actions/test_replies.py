@@ -11,7 +11,8 @@ from django.utils import timezone
 from contact_center.access import AccessDenied
 from contact_center.actions.inbound import do_receive_inbound
 from contact_center.actions.replies import do_add_note, do_send_reply
-from contact_center.models import Conversation, Delivery, TimelineEntry
+from contact_center.lib import payloads
+from contact_center.models import Agent, Conversation, Delivery, TimelineEntry
 from tests.actions import concurrently
 from tests.conftest import visitor_envelope
 
@@ -207,3 +208,19 @@ def test_it_never_tells_a_visitor_of_a_note(conversation, alice, published, djan
         ("entry.created", note.pk, [f"inbox.{conversation.inbox_id}"])
     ]
     assert not any(group.startswith("visitor.") for _, groups in published for group in groups)
+
+
+def test_visitors_see_the_agents_avatar_only_when_it_is_an_https_url(website, alice):
+    conversation_id = do_receive_inbound(visitor_envelope(website)).entry.conversation_id
+    entry = do_send_reply(alice, conversation_id, "Hi!")
+    assert payloads.entry_for_visitor(entry)["author_avatar"] is None
+
+    for url, shown in [
+        ("https://cdn.shop.example/alice.png", "https://cdn.shop.example/alice.png"),
+        ("http://cdn.shop.example/alice.png", None),
+        ("javascript:alert(1)", None),
+    ]:
+        Agent.objects.filter(pk=alice.pk).update(avatar_url=url)
+        entry.refresh_from_db()
+        entry.author.refresh_from_db()
+        assert payloads.entry_for_visitor(entry)["author_avatar"] == shown

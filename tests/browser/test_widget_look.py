@@ -5,6 +5,7 @@ Entry point: the demo page with the embedded widget (``/``), the inbox's appeara
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -12,6 +13,7 @@ from playwright.sync_api import FrameLocator, Locator, Page, expect
 
 from tests.browser.test_round_trip import (
     PENDING,
+    agent_writes,
     launcher,
     open_widget,
     start_conversation,
@@ -290,3 +292,28 @@ def test_it_draws_the_rating_survey_in_the_brand_colour(stack, people, screensho
     survey.get_by_label("Anything to add? (optional)").fill("Quick and friendly")
     assert style(survey.get_by_role("button", name="Send rating"), "background-color") == rgb(TEAL)
     screenshot(visitor, "widget-csat")
+
+
+# A 2x2 PNG, served for the agent's picture: the test machine reaches no real image host.
+AVATAR_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGP4z8AARAwQCgAf7gP9i18U1AAAAABJRU5ErkJggg=="
+)
+AVATAR_URL = "https://avatars.shop.example/dana.png"
+
+
+def test_it_shows_the_agents_picture_beside_their_replies_and_initials_without_one(stack, people):
+    visitor, widget, agent = start_conversation(stack, people, "Who am I talking to?")
+    visitor.context.route(AVATAR_URL, lambda route: route.fulfill(body=AVATAR_PNG, content_type="image/png"))
+
+    agent_writes(agent, "Dana here, without a picture.")
+    plain = widget_message(widget, "Dana here, without a picture.")
+    expect(plain.locator("span.agent-avatar")).to_have_text("D")  # "Dana (demo)": words that start with a letter
+
+    stack.shell(
+        "from contact_center.models import Agent; "
+        f"Agent.objects.filter(username='demo').update(avatar_url={AVATAR_URL!r})"
+    )
+    agent_writes(agent, "Dana here, with a picture.")
+    pictured = widget_message(widget, "Dana here, with a picture.").locator("img.agent-avatar")
+    expect(pictured).to_have_attribute("src", AVATAR_URL)
+    expect(pictured).to_have_js_property("naturalWidth", 2)

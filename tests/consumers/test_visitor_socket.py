@@ -112,6 +112,7 @@ async def test_it_acks_a_message_with_the_stored_message(website):
         "seq": 1,
         "direction": "in",
         "author_name": None,
+        "author_avatar": None,
         "body": "Do you ship to Norway?",
         "client_id": "client-0001",
         "attachments": [],

@@ -289,13 +289,13 @@
 
   // Bodies are text with links (ParleyText, contact_center/static/parley/text.js); files come as the server
   // described them, or as the visitor picked them while their message is pending (no url yet).
-  function bubble(direction, body, author, files) {
+  function bubble(direction, body, author, files, avatar) {
     var item = document.createElement("li");
     item.className = "msg " + (direction === "in" ? "mine" : "theirs");
     if (author) {
       var who = document.createElement("span");
       who.className = "author";
-      who.appendChild(avatarFor(author));
+      who.appendChild(avatarFor(author, avatar));
       who.appendChild(document.createTextNode(author));
       item.appendChild(who);
     }
@@ -332,7 +332,8 @@
       delete pending[m.client_id];
       save();
     } else {
-      var node2 = bubble(m.direction, m.body, m.direction === "out" ? m.author_name : null, m.attachments);
+      var out = m.direction === "out";
+      var node2 = bubble(m.direction, m.body, out ? m.author_name : null, m.attachments, out ? m.author_avatar : null);
       node2.dataset.seq = m.seq;
     }
     if (m.direction === "out") onAgentMessage(m);
@@ -358,8 +359,17 @@
   var draftTimer = null;
   var survey = null;            // {conversation, resolvedAt, node, frame}
 
-  // An initials avatar: the same name always gets the same colour, dark enough for white text.
-  function avatarFor(name) {
+  // The agent's picture when they have one (an https URL the server checked); else initials, the same
+  // name always in the same colour, dark enough for white text. A picture that fails to load gives way too.
+  function avatarFor(name, url) {
+    if (url) {
+      var img = document.createElement("img");
+      img.className = "agent-avatar";
+      img.alt = "";
+      img.src = url;
+      img.addEventListener("error", function () { img.replaceWith(avatarFor(name)); });
+      return img;
+    }
     var span = document.createElement("span");
     span.className = "agent-avatar";
     span.setAttribute("aria-hidden", "true");
