@@ -182,3 +182,41 @@ def test_it_assigns_new_conversations_in_turn_within_capacity_and_the_rest_wait(
     expect(conversation_list(observer).filter(has_text=third).locator(".meta")).to_have_text(
         f"Website chat · open · {first_agent}"
     )
+
+
+def test_the_common_actions_have_keyboard_shortcuts_listed_in_a_help_overlay(stack, people):
+    dana = people.new_page()
+    sign_in_as(dana, "demo", DEMO_PASSWORD)
+    expect(conversation_list(dana)).to_have_count(3)
+
+    dana.keyboard.press("?")
+    help_overlay = dana.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(help_overlay).to_be_visible()
+    expect(help_overlay.get_by_role("row")).to_have_count(7)
+    dana.keyboard.press("Escape")
+    expect(help_overlay).to_be_hidden()
+
+    dana.keyboard.press("j")
+    first = conversation_list(dana).first
+    expect(first).to_have_attribute("aria-current", "true")
+    dana.keyboard.press("j")
+    expect(conversation_list(dana).nth(1)).to_have_attribute("aria-current", "true")
+    dana.keyboard.press("k")
+    expect(first).to_have_attribute("aria-current", "true")
+
+    dana.keyboard.press("a")
+    expect(timeline_entry(dana, "Dana (demo) took the conversation")).to_be_visible()
+    dana.keyboard.press("n")
+    reply_box = dana.get_by_placeholder(re.compile("^Reply"))
+    expect(reply_box).to_be_focused()
+    expect(dana.get_by_label("Internal note")).to_be_checked()
+    expect(reply_box).to_have_value("")  # the shortcut's own key is not typed
+    dana.keyboard.press("Escape")
+    expect(reply_box).not_to_be_focused()
+    dana.keyboard.press("e")
+    expect(timeline_entry(dana, "Resolved")).to_be_visible()
+
+    dana.keyboard.press("1")
+    expect(view_tab(dana, "Mine")).to_have_attribute("aria-pressed", "true")
+    dana.keyboard.press("3")
+    expect(view_tab(dana, "All")).to_have_attribute("aria-pressed", "true")

@@ -411,7 +411,9 @@
     countsSoon();
   }
 
-  function open(id) {
+  // ``stayInList``: opened from the keyboard (j/k), so the reply box does not take the focus and the
+  // next j or k still moves through the list.
+  function open(id, stayInList) {
     stopTyping();
     clearPreview();
     current = id;
@@ -421,7 +423,7 @@
     document.getElementById("empty").hidden = true;
     document.getElementById("thread").hidden = false;
     timeline.replaceChildren();
-    loadTimeline(id).then(function () { input.focus(); });
+    loadTimeline(id).then(function () { if (!stayInList) input.focus(); });
   }
 
   // The latest page of a conversation's timeline; entries already shown are replaced in place, which
@@ -465,6 +467,40 @@
       setTimeout(connect, delay);
     };
   }
+
+  // --- Keyboard shortcuts (the "Shortcuts" overlay in the header lists them) ---
+  var shortcuts = document.getElementById("shortcuts");
+  document.getElementById("shortcuts-open").addEventListener("click", function () { shortcuts.showModal(); });
+
+  function step(by) {
+    var rows = Array.prototype.slice.call(listNode.querySelectorAll("button[data-conversation]"));
+    if (!rows.length) return;
+    var at = rows.findIndex(function (b) { return Number(b.dataset.conversation) === current; });
+    var next = rows[Math.max(0, Math.min(rows.length - 1, at === -1 ? 0 : at + by))];
+    open(Number(next.dataset.conversation), true);
+  }
+
+  function typingInto(target) {
+    return target.closest("input, textarea, select, [contenteditable=true]") !== null;
+  }
+
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented || shortcuts.open) return;
+    if (e.key === "Escape" && e.target === input) { input.blur(); return; }
+    if (typingInto(e.target)) return;
+    var views = { 1: "mine", 2: "unassigned", 3: "all" };
+    var handled = true;
+    if (e.key === "?") shortcuts.showModal();
+    else if (e.key === "j") step(1);
+    else if (e.key === "k") step(-1);
+    else if (views[e.key]) showList({ view: views[e.key] });
+    else if (current === null) handled = false;
+    else if (e.key === "r" || e.key === "n") { asNote.checked = e.key === "n"; onDraft(); input.focus(); }
+    else if (e.key === "e") statusToggle.click();
+    else if (e.key === "a") assignMe.click();
+    else handled = false;
+    if (handled) e.preventDefault();  // the key is not also typed into what takes the focus
+  });
 
   form.addEventListener("submit", function (e) {
     e.preventDefault();
