@@ -220,3 +220,50 @@ def test_the_common_actions_have_keyboard_shortcuts_listed_in_a_help_overlay(sta
     expect(view_tab(dana, "Mine")).to_have_attribute("aria-pressed", "true")
     dana.keyboard.press("3")
     expect(view_tab(dana, "All")).to_have_attribute("aria-pressed", "true")
+
+
+# The page's Notification, recorded instead of shown: headless chromium has no desktop to show it on.
+RECORD_NOTIFICATIONS = """
+window.__notifications = [];
+window.Notification = function (title, options) {
+  window.__notifications.push({ title: title, body: options && options.body });
+};
+// A granted permission outlives a reload, as the browser's own would.
+window.Notification.permission = sessionStorage.getItem("permission") || "default";
+window.Notification.requestPermission = function () {
+  sessionStorage.setItem("permission", "granted");
+  window.Notification.permission = "granted";
+  return Promise.resolve("granted");
+};
+"""
+
+
+def test_an_agent_who_opted_in_is_notified_when_a_colleague_assigns_them_a_conversation(stack, people):
+    question = "Can someone call me about a bulk order?"
+    _, _, dana = start_conversation(stack, people, question)
+    customer = customer_name_of(stack, question)
+    sam = people.new_page()
+    sam.add_init_script(RECORD_NOTIFICATIONS)
+    sign_in_as(sam, *SAM)
+    sam.get_by_label("Notify me").check()
+    expect(sam.get_by_label("Notify me")).to_be_checked()
+
+    # Taking a conversation yourself is no news; being given one is.
+    sam_row = conversation_list(sam).filter(has_text=customer)
+    sam_row.click()
+    sam.get_by_role("button", name="Assign to me").click()
+    expect(timeline_entry(sam, "Sam took the conversation")).to_be_visible()
+    dana.get_by_label("Assignee").select_option(label="Unassigned")
+    expect(timeline_entry(sam, "Unassigned")).to_be_visible()
+    assert sam.evaluate("window.__notifications") == []
+
+    dana.get_by_label("Assignee").select_option(label="Sam")
+    expect(timeline_entry(sam, "Assigned to Sam")).to_be_visible()
+    sam.wait_for_function("window.__notifications.length === 1")
+    assert sam.evaluate("window.__notifications") == [
+        {"title": "Conversation assigned to you", "body": f"{customer} · Website chat"}
+    ]
+
+    # The choice is remembered for this agent in this browser.
+    sam.reload()
+    expect(sam.get_by_label("Notify me")).to_be_checked()

@@ -302,6 +302,7 @@
       conversations[c.id] = c;
       placeInList(c);
       var isNew = event.type === "entry.created" && track(event.entry);
+      if (isNew) notifyAssigned(c, event.entry);
       if (isNew && c.id !== current && event.entry.direction === "in") unread[c.id] = (unread[c.id] || 0) + 1;
       render(event.entry);
       renderList();
@@ -466,6 +467,47 @@
       var delay = Math.min(30000, 500 * Math.pow(2, attempt++)) * (0.5 + Math.random() / 2);
       setTimeout(connect, delay);
     };
+  }
+
+  // --- Notifications: opt-in per agent (and per browser, which owns the permission) ---
+  var notifyBox = document.getElementById("notify");
+  var notifyState = document.getElementById("notify-state");
+  var notifyKey = "parley.console.notify." + me;
+  notifyBox.checked = localStorage.getItem(notifyKey) === "1" && window.Notification && Notification.permission === "granted";
+  notifyBox.addEventListener("change", function () {
+    notifyState.textContent = "";
+    if (!notifyBox.checked) { localStorage.removeItem(notifyKey); return; }
+    if (!window.Notification) { notifyBox.checked = false; notifyState.textContent = "Not supported by this browser"; return; }
+    Promise.resolve(Notification.requestPermission()).then(function (answer) {
+      if (answer === "granted") { localStorage.setItem(notifyKey, "1"); return; }
+      notifyBox.checked = false;
+      notifyState.textContent = "Blocked by the browser";
+    });
+  });
+
+  // A short tone through Web Audio: no sound file to ship or to load.
+  function chime() {
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return;
+    try {
+      var ctx = new Ctx(), tone = ctx.createOscillator(), gain = ctx.createGain();
+      tone.frequency.value = 880;
+      gain.gain.setValueAtTime(0.15, ctx.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 0.3);
+      tone.connect(gain).connect(ctx.destination);
+      tone.start();
+      tone.stop(ctx.currentTime + 0.3);
+    } catch (err) { /* no audio device: the notification still shows */ }
+  }
+
+  // Someone else (a colleague, or automatic assignment) gave the agent this conversation.
+  function notifyAssigned(c, entry) {
+    var p = entry.payload || {};
+    if (!notifyBox.checked || entry.kind !== "activity" || p.event !== "assignment" || p.to !== me) return;
+    if (entry.author && entry.author.id === me) return;
+    var note = new Notification("Conversation assigned to you", { body: c.customer.name + " · " + c.inbox.name, tag: "conversation-" + c.id });
+    note.onclick = function () { window.focus(); open(c.id); };
+    chime();
   }
 
   // --- Keyboard shortcuts (the "Shortcuts" overlay in the header lists them) ---
