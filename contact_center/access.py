@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from contact_center.models import Agent, Conversation, Inbox
+from contact_center.models import Agent, Conversation, Customer, Inbox
 
 
 class AccessDenied(Exception):
@@ -39,3 +39,18 @@ def access_conversation(agent: Agent, conversation_id: int) -> Conversation:
         return visible_conversations(agent).select_related("inbox", "customer", "assignee").get(pk=conversation_id)
     except (Conversation.DoesNotExist, ValueError, TypeError) as exc:
         raise AccessDenied(f"conversation {conversation_id!r} is not visible") from exc
+
+
+def access_customer(agent: Agent, customer_id: int) -> Customer:
+    """The customer if ``agent`` may see at least one of their conversations, else ``AccessDenied``.
+
+    A customer is known to an agent through a conversation: one who only ever wrote to another team's
+    inbox stays invisible, name and all.
+    """
+    try:
+        customer = Customer.objects.get(pk=customer_id)
+    except (Customer.DoesNotExist, ValueError, TypeError) as exc:
+        raise AccessDenied(f"customer {customer_id!r} is not visible") from exc
+    if not visible_conversations(agent).filter(customer=customer).exists():
+        raise AccessDenied(f"customer {customer_id!r} is not visible")
+    return customer

@@ -23,6 +23,7 @@ from contact_center.actions.conversations import (
     do_set_priority,
     do_snooze,
 )
+from contact_center.actions.customers import do_rename_customer
 from contact_center.actions.replies import do_add_note, do_send_reply
 from contact_center.actions.typing import do_send_agent_typing
 from contact_center.lib import payloads, recipients
@@ -85,6 +86,7 @@ class AgentConsumer(JsonFrameConsumer):
             "snooze": self.on_snooze,
             "assign": self.on_assign,
             "priority": self.on_priority,
+            "customer": self.on_customer,
             "availability": self.on_availability,
         }
         handler = handlers.get(content.get("type"))
@@ -187,6 +189,20 @@ class AgentConsumer(JsonFrameConsumer):
         await self._change(
             content, lambda agent, conversation_id: do_set_priority(agent, conversation_id, content.get("priority"))
         )
+
+    async def on_customer(self, content):
+        """Rename a customer; answered with ``customer.updated`` (which every console of theirs gets too)."""
+        customer_id = content.get("customer")
+        try:
+            if isinstance(customer_id, bool) or not isinstance(customer_id, int):
+                raise AccessDenied("no such customer")
+            await database_sync_to_async(do_rename_customer)(self.agent, customer_id, content.get("name"))
+        except AccessDenied:
+            await self.send_json({"type": "error", "code": "not_found", "customer": customer_id})
+        except ValidationError as exc:
+            await self.send_json(
+                {"type": "error", "code": "invalid", "message": exc.messages[0], "customer": customer_id}
+            )
 
     async def _change(self, content, call):
         """Run a conversation action and answer the sender with the summary as saved."""

@@ -14,6 +14,7 @@ urlpatterns = [
     path("console/settings/inboxes/", settings.inboxes, name="settings-inboxes"),
     path("console/api/conversations/", console.conversation_list, name="conversation-list"),
     path("console/api/conversations/counts/", console.conversation_counts, name="conversation-counts"),
+    path("console/api/customers/<int:customer_id>/", console.customer_profile, name="customer-profile"),
     path("console/api/conversations/<int:conversation_id>/entries/", console.conversation_entries, name="entries"),
     path("widget/", include("widget.urls")),
     # Attachments are private: served only through signed links, never from MEDIA_URL.

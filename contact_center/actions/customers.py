@@ -21,10 +21,19 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from contact_center.access import access_customer
 from contact_center.actions.events import send_event_on_commit
 from contact_center.lib import recipients
 from contact_center.lib.identity import normalize_identity, site_user_value, user_hash_matches
-from contact_center.models import Conversation, Customer, Identity, Inbox, SatisfactionRating, TimelineEntry
+from contact_center.models import (
+    Agent,
+    Conversation,
+    Customer,
+    Identity,
+    Inbox,
+    SatisfactionRating,
+    TimelineEntry,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -378,8 +387,17 @@ def _done(inbox: Inbox, customer: Customer, previous_id: int | None, merged_from
         .values_list("pk", flat=True)
         .first()
     )
+    publish_customer(customer, merged_from=merged_from, also_inbox_id=inbox.pk)
+    return VisitorCustomer(customer_id=customer.pk, conversation_id=conversation_id, previous_customer_id=previous_id)
+
+
+def publish_customer(customer: Customer, *, merged_from: int | None = None, also_inbox_id: int | None = None) -> None:
+    """Tell the agents of every inbox the customer has conversations in (and ``also_inbox_id``) what the
+    customer looks like now: ``customer.updated`` after commit."""
     verified = customer.identities.filter(verified=True).exists()
-    inbox_ids = set(customer.conversations.values_list("inbox_id", flat=True).distinct()) | {inbox.pk}
+    inbox_ids = set(customer.conversations.values_list("inbox_id", flat=True).distinct())
+    if also_inbox_id is not None:
+        inbox_ids.add(also_inbox_id)
     send_event_on_commit(
         {
             "type": "customer.updated",
@@ -393,7 +411,31 @@ def _done(inbox: Inbox, customer: Customer, previous_id: int | None, merged_from
         },
         [recipients.inbox_group(inbox_id) for inbox_id in sorted(inbox_ids)],
     )
-    return VisitorCustomer(customer_id=customer.pk, conversation_id=conversation_id, previous_customer_id=previous_id)
+
+
+NAME_MAX = 200
+
+
+def do_rename_customer(agent: Agent, customer_id: int, name) -> Customer:
+    """An agent corrects the customer's name (blank: back to "Customer #id"). Publishes ``customer.updated``.
+
+    Raises ``AccessDenied`` when the agent sees none of the customer's conversations and
+    ``ValidationError`` for a name that is not text or is too long.
+    """
+    if not isinstance(name, str):
+        raise ValidationError("name is text")
+    name = " ".join(name.split())
+    if len(name) > NAME_MAX:
+        raise ValidationError(f"name is at most {NAME_MAX} characters")
+    customer = access_customer(agent, customer_id)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if customer.name == name:
+            return customer
+        customer.name = name
+        customer.save(update_fields=["name"])
+        publish_customer(customer)
+    return customer
 
 
 def _optional_text(value: Any, name: str, limit: int) -> str:

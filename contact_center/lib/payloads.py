@@ -91,3 +91,21 @@ def conversation_summary(conversation: Conversation) -> dict[str, Any]:
         # Where the visitor is browsing (widget/loader.js reports it); {} for other channels.
         "visitor_context": conversation.visitor_context,
     }
+
+
+def customer_for_agent(customer) -> dict[str, Any]:
+    """The customer as the console's sidebar shows them. Expects ``identities`` prefetched.
+
+    Widget visitor ids are left out: they are random tokens of the visitor's browser, not a way to
+    reach anyone, and an agent has no use for them.
+    """
+    identities = sorted((i for i in customer.identities.all() if i.kind != "visitor"), key=lambda i: (i.kind, i.value))
+    return {
+        "id": customer.pk,
+        "name": customer.name,
+        "display_name": str(customer),
+        "attributes": customer.attributes,
+        "identities": [{"kind": i.kind, "value": i.value, "verified": i.verified} for i in identities],
+        "created_at": customer.created_at.isoformat(),
+        "last_seen_at": customer.last_seen_at.isoformat() if customer.last_seen_at else None,
+    }

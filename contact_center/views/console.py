@@ -8,8 +8,15 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import render
 
 from contact_center import history, lists
-from contact_center.access import AccessDenied, access_conversation, assignable_agents
+from contact_center.access import (
+    AccessDenied,
+    access_conversation,
+    access_customer,
+    assignable_agents,
+    visible_conversations,
+)
 from contact_center.lib import payloads
+from contact_center.models import Customer
 
 
 @login_required
@@ -55,5 +62,31 @@ def conversation_entries(request: HttpRequest, conversation_id: int) -> JsonResp
             "assignees": [
                 {"id": agent.pk, "name": agent.public_name} for agent in assignable_agents(conversation.inbox_id)
             ],
+        }
+    )
+
+
+# Past conversations the sidebar lists; older ones are one click further, in a later issue's search.
+CUSTOMER_CONVERSATIONS = 20
+
+
+@login_required
+def customer_profile(request: HttpRequest, customer_id: int) -> JsonResponse:
+    """The customer's identities and attributes, and their conversations the agent may see, newest first."""
+    try:
+        customer = access_customer(request.user, customer_id)
+    except AccessDenied as exc:
+        raise Http404("no such customer") from exc
+    customer = Customer.objects.prefetch_related("identities").get(pk=customer.pk)
+    conversations = (
+        visible_conversations(request.user)
+        .filter(customer=customer)
+        .select_related("inbox", "customer", "assignee")
+        .order_by("-created_at", "-pk")[:CUSTOMER_CONVERSATIONS]
+    )
+    return JsonResponse(
+        {
+            "customer": payloads.customer_for_agent(customer),
+            "conversations": [payloads.conversation_summary(c) for c in conversations],
         }
     )

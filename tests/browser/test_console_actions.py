@@ -267,3 +267,40 @@ def test_an_agent_who_opted_in_is_notified_when_a_colleague_assigns_them_a_conve
     # The choice is remembered for this agent in this browser.
     sam.reload()
     expect(sam.get_by_label("Notify me")).to_be_checked()
+
+
+def test_the_sidebar_shows_the_customer_across_channels_and_a_rename_reaches_every_console(stack, people, screenshot):
+    question = "I emailed you about this too."
+    _, _, dana = start_conversation(stack, people, question)
+    customer = customer_name_of(stack, question)
+    # The same person writes from an address the widget already knows (verified): one customer.
+    stack.shell(
+        "from contact_center.actions.inbound import do_receive_inbound; "
+        "from contact_center.lib.envelope import InboundEnvelope, Sender; "
+        "from contact_center.models import Agent, Identity, Inbox, TimelineEntry; "
+        f"c = TimelineEntry.objects.get(body={question!r}).customer; "
+        "Identity.objects.create(customer=c, kind='email', value='vera@home.example', verified=True); "
+        "mail = Inbox.objects.create(name='Support mail', kind='email', address='help@shop.example'); "
+        "mail.members.add(*Agent.objects.all()); "
+        "do_receive_inbound(InboundEnvelope(inbox_id=mail.pk, external_id='<m1@home.example>', "
+        "sender=Sender(kind='email', value='vera@home.example'), body='Following up by email', subject='Order'))"
+    )
+    sam = people.new_page()
+    sign_in_as(sam, *SAM)
+    dana.reload()
+    conversation_list(dana).filter(has_text="Website chat").filter(has_text=customer).click()
+
+    sidebar = dana.get_by_role("complementary", name="Customer")
+    expect(sidebar).to_contain_text("Email: vera@home.example")
+    expect(sidebar).to_contain_text("verified")
+    others = sidebar.get_by_role("button", name=re.compile("^(Support mail|Website chat)"))
+    expect(others).to_have_count(2)
+    sidebar.get_by_role("button", name=re.compile("^Support mail")).click()
+    expect(dana.locator("#thread-title")).to_have_text(f"{customer} · Support mail")
+    expect(timeline_entry(dana, "Following up by email")).to_be_visible()
+
+    sidebar.get_by_label("Name").fill("Vera Nowak")
+    sidebar.get_by_role("button", name="Save").click()
+    expect(dana.locator("#thread-title")).to_have_text("Vera Nowak · Support mail")
+    expect(conversation_list(sam).filter(has_text="Vera Nowak")).to_have_count(2)
+    screenshot(dana, "console-customer")

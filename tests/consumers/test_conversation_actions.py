@@ -130,3 +130,27 @@ async def test_an_agent_outside_the_inbox_changes_nothing_and_learns_nothing(web
     assert (error["type"], error["code"], error["conversation"]) == ("error", "not_found", conversation)
     saved = await row(conversation)
     assert (saved.status, saved.assignee_id, saved.priority) == ("open", None, 0)
+
+
+async def test_it_renames_a_customer_and_every_console_of_their_inboxes_hears_it(website, alice, charlie, bob):
+    _, conversation = await vera_writes(website)
+    customer_id = (await row(conversation)).customer_id
+    alices, charlies, bobs = await console_of(alice), await console_of(charlie), await console_of(bob)
+
+    await alices.send_json_to({"type": "customer", "customer": customer_id, "name": "Vera Nowak"})
+
+    for console in (alices, charlies):
+        updated, _ = await receive_until(console, "customer.updated")
+        assert updated["customer"]["id"] == customer_id and updated["customer"]["name"] == "Vera Nowak"
+    assert await bobs.receive_nothing(timeout=QUIET)
+
+
+async def test_an_agent_who_cannot_see_the_customer_renames_nobody(website, bob):
+    _, conversation = await vera_writes(website)
+    customer_id = (await row(conversation)).customer_id
+    console = await console_of(bob)
+
+    await console.send_json_to({"type": "customer", "customer": customer_id, "name": "Someone"})
+
+    error = await console.receive_json_from()
+    assert (error["code"], error["customer"]) == ("not_found", customer_id)

@@ -325,6 +325,8 @@
       placeInList(event.conversation);
       renderList();
       renderStatus();
+    } else if (event.type === "customer.updated") {
+      onCustomerUpdated(event.customer);
     } else if (event.type === "conversation.context") {
       var known = conversations[event.conversation];
       if (known) known.visitor_context = event.visitor_context;
@@ -445,6 +447,7 @@
         renderList();
         renderStatus();
         markRead();
+        loadCustomer(data.conversation.customer.id);
       });
   }
 
@@ -467,6 +470,77 @@
       var delay = Math.min(30000, 500 * Math.pow(2, attempt++)) * (0.5 + Math.random() / 2);
       setTimeout(connect, delay);
     };
+  }
+
+  // --- The customer sidebar: who this is, how to reach them, and their other conversations ---
+  var panel = document.getElementById("customer-panel");
+  var workspace = document.querySelector(".workspace");
+  var nameForm = document.getElementById("customer-name-form");
+  var nameInput = document.getElementById("customer-name");
+  var shownCustomer = null;
+
+  function loadCustomer(customerId) {
+    return fetch("/console/api/customers/" + customerId + "/", { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error("customer " + r.status); return r.json(); })
+      .then(function (data) {
+        if (!conversations[current] || conversations[current].customer.id !== customerId) return;
+        shownCustomer = customerId;
+        renderCustomer(data);
+      })
+      .catch(function () { /* the sidebar is context: the conversation works without it */ });
+  }
+
+  function item(text) { var li = document.createElement("li"); li.textContent = text; return li; }
+
+  function renderCustomer(data) {
+    var customer = data.customer;
+    panel.hidden = false;
+    workspace.classList.add("with-customer");
+    if (document.activeElement !== nameInput) nameInput.value = customer.name;
+    nameInput.placeholder = customer.display_name;
+    var ids = document.getElementById("customer-identities");
+    ids.replaceChildren.apply(ids, customer.identities.length ? customer.identities.map(function (i) {
+      var li = item((i.kind === "email" ? "Email: " : i.kind === "phone" ? "Phone: " : "Site user: ") + i.value);
+      if (i.verified) { var mark = document.createElement("span"); mark.className = "verified"; mark.textContent = "verified"; li.appendChild(mark); }
+      return li;
+    }) : [item("None known")]);
+    var attrs = document.getElementById("customer-attributes");
+    var keys = Object.keys(customer.attributes || {}).sort();
+    attrs.replaceChildren.apply(attrs, keys.length ? [].concat.apply([], keys.map(function (k) {
+      var dt = document.createElement("dt"), dd = document.createElement("dd");
+      dt.textContent = k;
+      dd.textContent = String(customer.attributes[k]);
+      return [dt, dd];
+    })) : [Object.assign(document.createElement("dd"), { textContent: "None" })]);
+    var list = document.getElementById("customer-conversations");
+    list.replaceChildren.apply(list, data.conversations.map(function (c) {
+      conversations[c.id] = conversations[c.id] || c;
+      var li = document.createElement("li"), b = document.createElement("button");
+      b.type = "button";
+      b.setAttribute("aria-current", String(c.id === current));
+      b.textContent = c.inbox.name + " · " + c.status + " · " + new Date(c.created_at).toLocaleDateString();
+      b.addEventListener("click", function () { if (c.id !== current) open(c.id); });
+      li.appendChild(b);
+      return li;
+    }));
+  }
+
+  nameForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (shownCustomer !== null) sendSignal({ type: "customer", customer: shownCustomer, name: nameInput.value });
+  });
+
+  // Someone renamed (or identified) a customer: every row and title of theirs follows.
+  function onCustomerUpdated(customer) {
+    Object.keys(conversations).forEach(function (id) {
+      if (conversations[id].customer.id === customer.id) conversations[id].customer.name = customer.name;
+    });
+    renderList();
+    var c = conversations[current];
+    if (c && c.customer.id === customer.id) {
+      document.getElementById("thread-title").textContent = c.customer.name + " · " + c.inbox.name;
+      if (shownCustomer === customer.id) { nameInput.blur(); loadCustomer(customer.id); }
+    }
   }
 
   // --- Notifications: opt-in per agent (and per browser, which owns the permission) ---
