@@ -2,6 +2,7 @@
 
 from contact_center.models.agent import Agent
 from contact_center.models.attachment import Attachment
+from contact_center.models.canned import CannedResponse
 from contact_center.models.conversation import Conversation
 from contact_center.models.customer import Customer
 from contact_center.models.identity import Identity
@@ -14,6 +15,7 @@ from contact_center.models.timeline import TimelineEntry
 __all__ = [
     "Agent",
     "Attachment",
+    "CannedResponse",
     "Conversation",
     "Customer",
     "Delivery",

@@ -19,6 +19,7 @@ from tests.browser.test_round_trip import (
     start_conversation,
     timeline_entry,
     visitor_says,
+    widget_message,
 )
 from tests.integration import DEMO_PASSWORD
 
@@ -304,3 +305,30 @@ def test_the_sidebar_shows_the_customer_across_channels_and_a_rename_reaches_eve
     expect(dana.locator("#thread-title")).to_have_text("Vera Nowak · Support mail")
     expect(conversation_list(sam).filter(has_text="Vera Nowak")).to_have_count(2)
     screenshot(dana, "console-customer")
+
+
+def test_an_admin_saves_a_canned_response_and_an_agent_inserts_it_with_its_shortcut(stack, people, screenshot):
+    visitor, widget, dana = start_conversation(stack, people, "How long does delivery take?")
+    dana.get_by_role("link", name="Settings").click()
+    dana.get_by_role("link", name="Canned responses").click()
+    dana.get_by_label("Shortcut").fill("shipping")
+    dana.get_by_label("Body").fill("Orders ship within two working days.")
+    dana.get_by_role("button", name="Add").click()
+    expect(dana.get_by_role("cell", name="/shipping", exact=True)).to_be_visible()
+    screenshot(dana, "console-canned-responses")
+
+    sam = people.new_page()
+    sign_in_as(sam, *SAM)
+    conversation_list(sam).filter(has_text=customer_name_of(stack, "How long does delivery take?")).click()
+    reply_box = sam.get_by_placeholder(re.compile("^Reply"))
+    reply_box.press_sequentially("/sh")
+    menu = sam.get_by_role("listbox", name="Canned responses")
+    expect(menu.get_by_role("option")).to_have_count(1)
+    expect(menu.get_by_role("option").first).to_contain_text("/shipping")
+    screenshot(sam, "console-canned-menu")
+    reply_box.press("Enter")  # picks the response; it does not send yet
+    expect(reply_box).to_have_value("Orders ship within two working days.")
+    expect(menu).to_be_hidden()
+    reply_box.press("Enter")
+
+    expect(widget_message(widget, "Orders ship within two working days.")).to_be_visible()

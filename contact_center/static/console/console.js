@@ -633,8 +633,87 @@
     pending[id] = { frame: frame, node: node };
     if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
   });
+  // --- Canned responses: "/" and a shortcut in an empty reply box offers the matching saved replies ---
+  var cannedMenu = document.getElementById("canned-menu");
+  var canned = null;        // [{shortcut, body}] once fetched (Settings → Canned responses keeps them)
+  var cannedShown = [];
+  var cannedAt = 0;
+
+  function cannedQuery() {
+    var m = /^\/([a-z0-9_-]*)$/i.exec(input.value);
+    return m ? m[1].toLowerCase() : null;
+  }
+
+  function offerCanned() {
+    var q = cannedQuery();
+    if (q === null) { hideCanned(); return; }
+    if (canned === null) {
+      canned = [];
+      fetch("/console/api/canned/", { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) { canned = data.responses; offerCanned(); })
+        .catch(function () { canned = null; });
+      return;
+    }
+    cannedShown = canned.filter(function (c) { return c.shortcut.indexOf(q) === 0; }).slice(0, 8);
+    if (!cannedShown.length) { hideCanned(); return; }
+    cannedAt = 0;
+    renderCanned();
+  }
+
+  function renderCanned() {
+    cannedMenu.replaceChildren.apply(cannedMenu, cannedShown.map(function (c, i) {
+      var li = document.createElement("li");
+      li.id = "canned-" + i;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", String(i === cannedAt));
+      var code = document.createElement("code");
+      code.textContent = "/" + c.shortcut;
+      var text = document.createElement("span");
+      text.textContent = c.body.length > 80 ? c.body.slice(0, 80) + "…" : c.body;
+      li.append(code, text);
+      li.addEventListener("mousedown", function (e) { e.preventDefault(); useCanned(i); });
+      return li;
+    }));
+    cannedMenu.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+    input.setAttribute("aria-activedescendant", "canned-" + cannedAt);
+  }
+
+  function hideCanned() {
+    cannedShown = [];
+    cannedMenu.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+  }
+
+  function useCanned(i) {
+    input.value = cannedShown[i].body;
+    hideCanned();
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+    onDraft();
+  }
+
+  input.addEventListener("input", offerCanned);
+  input.addEventListener("blur", hideCanned);
   input.addEventListener("keydown", function (e) {
-    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+    if (cannedMenu.hidden) {
+      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+      return;
+    }
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      cannedAt = (cannedAt + (e.key === "ArrowDown" ? 1 : cannedShown.length - 1)) % cannedShown.length;
+      renderCanned();
+    } else if (e.key === "Enter" || e.key === "Tab") {
+      useCanned(cannedAt);
+    } else if (e.key === "Escape") {
+      hideCanned();
+      e.stopPropagation();  // closes the menu only; a second Escape leaves the box
+    } else {
+      return;
+    }
+    e.preventDefault();
   });
 
   connect();
