@@ -332,3 +332,29 @@ def test_an_admin_saves_a_canned_response_and_an_agent_inserts_it_with_its_short
     reply_box.press("Enter")
 
     expect(widget_message(widget, "Orders ship within two working days.")).to_be_visible()
+
+
+def test_a_half_written_reply_stays_with_its_conversation_across_switching_and_reloads(stack, people):
+    dana = people.new_page()
+    sign_in_as(dana, "demo", DEMO_PASSWORD)
+    reply_box = dana.get_by_placeholder(re.compile("^Reply"))
+    ada, grace = (conversation_list(dana).filter(has_text=name) for name in ("Ada Lovelace", "Grace Hopper"))
+
+    ada.click()
+    reply_box.fill("Yes, the tent fits two")
+    dana.get_by_label("Internal note").check()
+    grace.click()
+    expect(reply_box).to_have_value("")  # never sent to the wrong customer
+    expect(dana.get_by_label("Internal note")).not_to_be_checked()
+    ada.click()
+    expect(reply_box).to_have_value("Yes, the tent fits two")
+    expect(dana.get_by_label("Internal note")).to_be_checked()
+
+    dana.reload()
+    ada.click()
+    expect(reply_box).to_have_value("Yes, the tent fits two")
+    reply_box.press("Enter")
+    expect(timeline_entry(dana, "Yes, the tent fits two")).to_be_visible()
+    dana.reload()
+    ada.click()
+    expect(reply_box).to_have_value("")

@@ -419,7 +419,9 @@
   function open(id, stayInList) {
     stopTyping();
     clearPreview();
+    hideCanned();
     current = id;
+    restoreDraft(id);
     unread[id] = 0;
     actionError.textContent = "";
     renderStatus();
@@ -624,6 +626,7 @@
     if (!body || current === null) return;
     stopTyping();
     input.value = "";
+    forgetDraft(current);
     var id = uuid();
     var frame = { type: asNote.checked ? "note" : "reply", conversation: current, body: body, client_id: id };
     var node = entryNode({ kind: asNote.checked ? "note" : "message", direction: "out", body: body, seq: "", id: "", author: null, delivery_status: "sending" });
@@ -633,6 +636,23 @@
     pending[id] = { frame: frame, node: node };
     if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
   });
+  // --- Drafts: what the agent typed stays with its conversation, across switching and reloads ---
+  function draftKey(id) { return "parley.console.draft." + me + "." + id; }
+  function saveDraft() {
+    if (current === null) return;
+    if (input.value.trim()) localStorage.setItem(draftKey(current), JSON.stringify({ body: input.value, note: asNote.checked }));
+    else localStorage.removeItem(draftKey(current));
+  }
+  function forgetDraft(id) { localStorage.removeItem(draftKey(id)); }
+  function restoreDraft(id) {
+    var draft = null;
+    try { draft = JSON.parse(localStorage.getItem(draftKey(id)) || "null"); } catch (err) { draft = null; }
+    input.value = draft ? draft.body : "";
+    asNote.checked = !!(draft && draft.note);
+  }
+  input.addEventListener("input", saveDraft);
+  asNote.addEventListener("change", saveDraft);
+
   // --- Canned responses: "/" and a shortcut in an empty reply box offers the matching saved replies ---
   var cannedMenu = document.getElementById("canned-menu");
   var canned = null;        // [{shortcut, body}] once fetched (Settings → Canned responses keeps them)
@@ -693,6 +713,7 @@
     input.focus();
     input.setSelectionRange(input.value.length, input.value.length);
     onDraft();
+    saveDraft();
   }
 
   input.addEventListener("input", offerCanned);
