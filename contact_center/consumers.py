@@ -52,6 +52,7 @@ class AgentConsumer(JsonFrameConsumer):
         inbox_ids = await database_sync_to_async(lambda: list(visible_inboxes(user).values_list("pk", flat=True)))()
         for inbox_id in inbox_ids:
             await self.join_group(recipients.inbox_group(inbox_id))
+        await self.join_group(recipients.agent_group(user.pk))
         await self.accept()
         self._heartbeat = asyncio.create_task(self._keep_present())
 

@@ -1,8 +1,9 @@
 """Which conversations a console list shows: views, filters, sort orders and keyset cursors.
 
-A list is one view (all, mine, unassigned), optionally narrowed to a status and an inbox, in one sort
-order. Pages continue from an opaque cursor holding the sort key of the last row shown, never from an
-OFFSET, so page 100 costs what page 1 costs; every row carries what its summary needs in one query.
+A list is one view (all, mine, unassigned, or mentions: conversations with a note naming the agent),
+optionally narrowed to a status and an inbox, in one sort order. Pages continue from an opaque cursor
+holding the sort key of the last row shown, never from an OFFSET, so page 100 costs what page 1 costs;
+every row carries what its summary needs in one query.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 
 from contact_center.access import visible_conversations
-from contact_center.models import Agent, Conversation
+from contact_center.models import Agent, Conversation, Mention
 
-VIEWS = ("all", "mine", "unassigned")
+VIEWS = ("all", "mine", "unassigned", "mentions")
 # name -> the ORDER BY; every order ends on the primary key so the cursor is unique.
 SORTS = {
     "activity": ("-last_activity_at", "-pk"),  # most recent activity first
@@ -82,7 +83,12 @@ def view_counts(agent: Agent, status: str | None = Conversation.Status.OPEN) -> 
         all=Count("pk"),
         mine=Count("pk", filter=Q(assignee=agent)),
         unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+        mentions=Count("pk", filter=Q(pk__in=_mentioned_in(agent))),
     )
+
+
+def _mentioned_in(agent: Agent):
+    return Mention.objects.filter(agent=agent).values("conversation_id")
 
 
 def _filtered(agent: Agent, query: ListQuery) -> QuerySet[Conversation]:
@@ -91,6 +97,8 @@ def _filtered(agent: Agent, query: ListQuery) -> QuerySet[Conversation]:
         rows = rows.filter(assignee=agent)
     elif query.view == "unassigned":
         rows = rows.filter(assignee__isnull=True)
+    elif query.view == "mentions":
+        rows = rows.filter(pk__in=_mentioned_in(agent))
     if query.status is not None:
         rows = rows.filter(status=query.status)
     if query.inbox_id is not None:

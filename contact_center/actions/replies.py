@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from contact_center.access import access_conversation
+from contact_center.access import access_conversation, assignable_agents
+from contact_center.actions.events import send_event_on_commit
 from contact_center.actions.outbox import enqueue_delivery
 from contact_center.actions.timeline import append_entry, lock_conversation
-from contact_center.models import Agent, TimelineEntry
+from contact_center.lib import payloads, recipients
+from contact_center.models import Agent, Mention, TimelineEntry
 
 
 def check_body(body: str, *, allow_empty: bool = False) -> str:
@@ -35,9 +39,26 @@ def do_send_reply(agent: Agent, conversation_id: int, body: str, *, client_id: s
 
 
 def do_add_note(agent: Agent, conversation_id: int, body: str, *, client_id: str | None = None) -> TimelineEntry:
-    """An internal note: agents of the inbox see it, the customer never does."""
+    """An internal note: agents of the inbox see it, the customer never does.
+
+    Each ``@username`` of an active agent who can see the inbox (other than the writer) is a mention:
+    a ``Mention`` row, the ids in ``payload["mentions"]``, and a ``mention`` event to that agent's
+    consoles. Other @words are left as text.
+    """
     body = check_body(body)
     return _write(agent, conversation_id, body, client_id, kind=TimelineEntry.Kind.NOTE)
+
+
+_MENTION = re.compile(r"(?<![\w@.])@([\w.+-]+)")
+
+
+def mentioned_agents(conversation, writer: Agent, body: str) -> list[Agent]:
+    """The agents ``body`` mentions, in the order first named."""
+    names = list(dict.fromkeys(name.rstrip(".").lower() for name in _MENTION.findall(body)))
+    if not names:
+        return []
+    found = {a.username.lower(): a for a in assignable_agents(conversation.inbox_id).filter(username__in=names)}
+    return [found[name] for name in names if name in found and found[name].pk != writer.pk]
 
 
 def _write(agent: Agent, conversation_id: int, body: str, client_id: str | None, *, kind: str) -> TimelineEntry:
@@ -52,16 +73,22 @@ def _write(agent: Agent, conversation_id: int, body: str, client_id: str | None,
             stored = TimelineEntry.objects.filter(inbox_id=conversation.inbox_id, external_id=external_id).first()
             if stored is not None:
                 return stored
+        mentions = [] if is_reply else mentioned_agents(conversation, agent, body)
+        payload = {"client_id": client_id} if client_id else {}
+        if mentions:
+            payload["mentions"] = [m.pk for m in mentions]
         entry = append_entry(
             conversation,
             kind=kind,
             direction=TimelineEntry.Direction.OUT if is_reply else TimelineEntry.Direction.INTERNAL,
             body=body,
             author=agent,
-            payload={"client_id": client_id} if client_id else {},
+            payload=payload,
             external_id=external_id,
             delivery_status=TimelineEntry.DeliveryStatus.QUEUED if is_reply else "",
         )
+        if mentions:
+            _record_mentions(conversation, entry, mentions)
         if is_reply:
             # Offline-mode conversations are answered by email, whatever the inbox's own channel.
             enqueue_delivery(entry, "email" if conversation.reply_email else conversation.inbox.kind)
@@ -69,3 +96,13 @@ def _write(agent: Agent, conversation_id: int, body: str, client_id: str | None,
                 conversation.first_response_at = entry.created_at
                 conversation.save(update_fields=["first_response_at"])
     return entry
+
+
+def _record_mentions(conversation, entry: TimelineEntry, agents: list[Agent]) -> None:
+    Mention.objects.bulk_create([Mention(entry=entry, agent=a, conversation=conversation) for a in agents])
+    event = {
+        "type": "mention",
+        "conversation": payloads.conversation_summary(conversation),
+        "entry": payloads.entry_for_agent(entry),
+    }
+    send_event_on_commit(event, [recipients.agent_group(a.pk) for a in agents])

@@ -23,6 +23,11 @@ def inbox_group(inbox_id: int) -> str:
     return f"inbox.{inbox_id}"
 
 
+def agent_group(agent_id: int) -> str:
+    """Every console socket of one agent: events meant for them alone (a mention)."""
+    return f"agent.{agent_id}"
+
+
 def visitor_group(inbox_id: int, customer_id: int) -> str:
     return f"visitor.{inbox_id}.{customer_id}"
 

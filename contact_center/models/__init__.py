@@ -7,6 +7,7 @@ from contact_center.models.conversation import Conversation
 from contact_center.models.customer import Customer
 from contact_center.models.identity import Identity
 from contact_center.models.inbox import Inbox
+from contact_center.models.mention import Mention
 from contact_center.models.outbox import Delivery
 from contact_center.models.survey import SatisfactionRating
 from contact_center.models.team import Team
@@ -21,6 +22,7 @@ __all__ = [
     "Delivery",
     "Identity",
     "Inbox",
+    "Mention",
     "SatisfactionRating",
     "Team",
     "TimelineEntry",

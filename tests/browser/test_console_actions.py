@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.test_round_trip import (
     PENDING,
+    agent_writes,
     conversation_list,
     customer_name_of,
     open_widget,
@@ -358,3 +359,25 @@ def test_a_half_written_reply_stays_with_its_conversation_across_switching_and_r
     dana.reload()
     ada.click()
     expect(reply_box).to_have_value("")
+
+
+def test_a_colleague_mentions_an_agent_in_a_note_and_they_are_notified_and_find_it_in_mentions(stack, people):
+    question = "Do you sell gift cards?"
+    _, _, sam = start_conversation(stack, people, question)  # start_conversation signs in the demo admin
+    customer = customer_name_of(stack, question)
+    dana = people.new_page()
+    dana.add_init_script(RECORD_NOTIFICATIONS)
+    sign_in_as(dana, "sam", DEMO_PASSWORD)  # here the mentioned agent is Sam
+    dana.get_by_label("Notify me").check()
+    expect(view_tab(dana, "@")).to_contain_text("0")
+
+    agent_writes(sam, "@sam can you answer this one?", note=True)
+
+    dana.wait_for_function("window.__notifications.length === 1")
+    assert dana.evaluate("window.__notifications") == [
+        {"title": "Dana (demo) mentioned you", "body": f"{customer} · Website chat"}
+    ]
+    expect(view_tab(dana, "@")).to_contain_text("1")
+    dana.keyboard.press("4")
+    expect(conversation_list(dana)).to_have_count(1)
+    expect(conversation_list(dana).first).to_contain_text(customer)

@@ -154,3 +154,20 @@ async def test_an_agent_who_cannot_see_the_customer_renames_nobody(website, bob)
 
     error = await console.receive_json_from()
     assert (error["code"], error["customer"]) == ("not_found", customer_id)
+
+
+async def test_a_mentioned_agent_hears_of_it_on_their_own_sockets_only(website, alice, charlie):
+    _, conversation = await vera_writes(website)
+    alices, charlies = await console_of(alice), await console_of(charlie)
+
+    await alices.send_json_to(
+        {"type": "note", "conversation": conversation, "body": "@charlie please look", "client_id": "note-client-1"}
+    )
+
+    mention, _ = await receive_until(charlies, "mention")
+    assert (mention["conversation"]["id"], mention["entry"]["body"]) == (conversation, "@charlie please look")
+    await receive_until(alices, "ack")
+    frames = []
+    while not await alices.receive_nothing(timeout=QUIET):
+        frames.append(await alices.receive_json_from())
+    assert "mention" not in [f["type"] for f in frames]

@@ -93,7 +93,7 @@ def test_it_never_lists_a_conversation_of_an_inbox_the_agent_may_not_see(client,
     client.force_login(bob)
     assert listed(client) == ids_of(board, "elsewhere")
     assert listed(client, inbox=board["mine_open"].inbox_id) == []
-    assert client.get(COUNTS_URL).json() == {"open": {"all": 1, "mine": 0, "unassigned": 1}}
+    assert client.get(COUNTS_URL).json() == {"open": {"all": 1, "mine": 0, "unassigned": 1, "mentions": 0}}
 
 
 def test_it_sorts_by_priority_then_activity_and_by_age(client, board, alice):
@@ -104,7 +104,7 @@ def test_it_sorts_by_priority_then_activity_and_by_age(client, board, alice):
 
 def test_it_counts_the_open_conversations_of_each_view(client, board, alice):
     client.force_login(alice)
-    assert client.get(COUNTS_URL).json() == {"open": {"all": 2, "mine": 1, "unassigned": 1}}
+    assert client.get(COUNTS_URL).json() == {"open": {"all": 2, "mine": 1, "unassigned": 1, "mentions": 0}}
 
 
 @pytest.mark.parametrize("sort", ["activity", "oldest", "priority"])

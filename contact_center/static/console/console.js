@@ -45,7 +45,9 @@
   }
 
   // Does summary c belong in the list on screen? The same rules as contact_center/lists.py.
+  var mentioned = {};       // conversation id -> true: a note there names this agent
   function inList(c) {
+    if (list.view === "mentions" && !mentioned[c.id]) return false;
     if (list.view === "mine" && !(c.assignee && c.assignee.id === me)) return false;
     if (list.view === "unassigned" && c.assignee) return false;
     return !list.status || c.status === list.status;
@@ -325,6 +327,12 @@
       placeInList(event.conversation);
       renderList();
       renderStatus();
+    } else if (event.type === "mention") {
+      mentioned[event.conversation.id] = true;
+      conversations[event.conversation.id] = event.conversation;
+      placeInList(event.conversation);
+      renderList();
+      notifyMentioned(event.conversation, event.entry);
     } else if (event.type === "customer.updated") {
       onCustomerUpdated(event.customer);
     } else if (event.type === "conversation.context") {
@@ -368,6 +376,7 @@
         data.conversations.forEach(function (c) {
           conversations[c.id] = c;
           list.ids[c.id] = true;
+          if (list.view === "mentions") mentioned[c.id] = true;
           if (lastSeq[c.id] === undefined) lastSeq[c.id] = c.last_seq;
         });
         list.next = data.next;
@@ -576,6 +585,14 @@
     } catch (err) { /* no audio device: the notification still shows */ }
   }
 
+  function notifyMentioned(c, entry) {
+    if (!notifyBox.checked) return;
+    var who = entry.author ? entry.author.name : "A colleague";
+    var note = new Notification(who + " mentioned you", { body: c.customer.name + " · " + c.inbox.name, tag: "mention-" + entry.id });
+    note.onclick = function () { window.focus(); open(c.id); };
+    chime();
+  }
+
   // Someone else (a colleague, or automatic assignment) gave the agent this conversation.
   function notifyAssigned(c, entry) {
     var p = entry.payload || {};
@@ -598,15 +615,18 @@
     open(Number(next.dataset.conversation), true);
   }
 
+  // Keys belong to a field that takes text (a checkbox or a button does not).
   function typingInto(target) {
-    return target.closest("input, textarea, select, [contenteditable=true]") !== null;
+    var field = target.closest("input, textarea, select, [contenteditable=true]");
+    if (!field) return false;
+    return field.tagName !== "INPUT" || !/^(checkbox|radio|button|submit|reset)$/.test(field.type);
   }
 
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented || shortcuts.open) return;
     if (e.key === "Escape" && e.target === input) { input.blur(); return; }
     if (typingInto(e.target)) return;
-    var views = { 1: "mine", 2: "unassigned", 3: "all" };
+    var views = { 1: "mine", 2: "unassigned", 3: "all", 4: "mentions" };
     var handled = true;
     if (e.key === "?") shortcuts.showModal();
     else if (e.key === "j") step(1);
