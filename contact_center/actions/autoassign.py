@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.utils import timezone
 
-from contact_center.actions.timeline import append_entry, lock_conversation
-from contact_center.models import Agent, Conversation, Inbox, TimelineEntry
+from contact_center.actions.timeline import append_activity, lock_conversation
+from contact_center.models import Agent, Conversation, Inbox
 from contact_center.presence import present_agent_ids
 
 # Conversations given out per inbox and pass: a burst beyond it waits for the next pass (2 s).
@@ -41,11 +41,14 @@ def do_assign_waiting(batch: int = BATCH) -> int:
         members = list(inbox.members.filter(is_active=True, availability=Agent.Availability.ONLINE))
         present = present_agent_ids(agent.pk for agent in members)
         candidates = [agent for agent in members if agent.pk in present]
+        # Counted once per pass and kept up to date here; _assign recounts under the agent's lock.
+        loads = open_load(agent.pk for agent in candidates)
         for conversation_id in waiting:
-            agent = _next_agent(candidates)
+            agent = _next_agent(candidates, loads)
             if agent is None:
                 break  # everyone is at capacity: the rest wait for the next pass
             if _assign(conversation_id, agent):
+                loads[agent.pk] += 1
                 assigned += 1
     return assigned
 
@@ -61,9 +64,8 @@ def open_load(agent_ids) -> dict[int, int]:
     return loads
 
 
-def _next_agent(candidates: list[Agent]) -> Agent | None:
+def _next_agent(candidates: list[Agent], loads: dict[int, int]) -> Agent | None:
     """The candidate who waited longest for an assignment, among those below capacity."""
-    loads = open_load(agent.pk for agent in candidates)
     below = [a for a in candidates if a.max_open_conversations is None or loads[a.pk] < a.max_open_conversations]
     if not below:
         return None
@@ -88,10 +90,8 @@ def _assign(conversation_id: int, agent: Agent) -> bool:
         locked.save(update_fields=["last_assigned_at"])
         conversation.assignee = locked
         conversation.save(update_fields=["assignee"])
-        append_entry(
+        append_activity(
             conversation,
-            kind=TimelineEntry.Kind.ACTIVITY,
-            direction=TimelineEntry.Direction.INTERNAL,
             body=f"Assigned to {locked.public_name} automatically",
             payload={"event": "assignment", "from": None, "to": locked.pk, "automatic": True},
         )

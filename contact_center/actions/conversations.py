@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from contact_center.access import access_conversation, assignable_agents
 from contact_center.actions.events import send_event_on_commit
-from contact_center.actions.timeline import append_entry, lock_conversation
+from contact_center.actions.timeline import append_activity, lock_conversation
 from contact_center.lib import recipients
 from contact_center.lib.csat import csat_enabled, csat_request
 from contact_center.models import Agent, Conversation, TimelineEntry
@@ -56,10 +56,8 @@ def do_change_status(agent: Agent, conversation_id: int, status: str) -> Convers
         conversation.snoozed_until = None
         conversation.save(update_fields=["status", "resolved_at", "snoozed_until"])
         # The summary in this entry's event carries the new status: console lists update from it.
-        append_entry(
+        append_activity(
             conversation,
-            kind=TimelineEntry.Kind.ACTIVITY,
-            direction=TimelineEntry.Direction.INTERNAL,
             body=_STATUS_WORDS[status],
             author=agent,
             payload={"event": "status", "from": previous, "to": status},
@@ -110,10 +108,8 @@ def do_snooze(agent: Agent, conversation_id: int, until) -> Conversation:
         conversation.snoozed_until = until
         conversation.resolved_at = None
         conversation.save(update_fields=["status", "snoozed_until", "resolved_at"])
-        append_entry(
+        append_activity(
             conversation,
-            kind=TimelineEntry.Kind.ACTIVITY,
-            direction=TimelineEntry.Direction.INTERNAL,
             # The console shows payload["until"] in the agent's own time zone; the body is the record.
             body=f"Snoozed until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
             author=agent,
@@ -150,10 +146,8 @@ def do_wake_snoozed(now: datetime | None = None, limit: int = 100) -> int:
             conversation.status = Conversation.Status.OPEN
             conversation.snoozed_until = None
             conversation.save(update_fields=["status", "snoozed_until"])
-            append_entry(
+            append_activity(
                 conversation,
-                kind=TimelineEntry.Kind.ACTIVITY,
-                direction=TimelineEntry.Direction.INTERNAL,
                 body="Reopened: the snooze ended",
                 payload={"event": "status", "from": Conversation.Status.SNOOZED, "to": Conversation.Status.OPEN},
             )
@@ -195,10 +189,8 @@ def do_assign(agent: Agent, conversation_id: int, assignee_id: int | None) -> Co
             body = f"{agent.public_name} took the conversation"
         else:
             body = f"Assigned to {assignee.public_name}"
-        append_entry(
+        append_activity(
             conversation,
-            kind=TimelineEntry.Kind.ACTIVITY,
-            direction=TimelineEntry.Direction.INTERNAL,
             body=body,
             author=agent,
             payload={
@@ -228,10 +220,8 @@ def do_set_priority(agent: Agent, conversation_id: int, priority: int) -> Conver
             return conversation
         conversation.priority = priority
         conversation.save(update_fields=["priority"])
-        append_entry(
+        append_activity(
             conversation,
-            kind=TimelineEntry.Kind.ACTIVITY,
-            direction=TimelineEntry.Direction.INTERNAL,
             body=f"Priority set to {Conversation.Priority(priority).label.lower()}",
             author=agent,
             payload={"event": "priority", "from": previous, "to": priority},

@@ -11,7 +11,7 @@ from django.utils import timezone
 from contact_center.actions.attachments import claim_attachments
 from contact_center.actions.autoassign import auto_assign_enabled
 from contact_center.actions.outbox import wake_workers_on_commit
-from contact_center.actions.timeline import append_entry, lock_conversation
+from contact_center.actions.timeline import append_activity, append_entry, lock_conversation
 from contact_center.lib.envelope import InboundEnvelope
 from contact_center.lib.identity import normalize_identity
 from contact_center.models import Conversation, Customer, Identity, Inbox, TimelineEntry
@@ -121,10 +121,8 @@ def _find_or_open_conversation(
         conversation.resolved_at = None
         conversation.snoozed_until = None
         conversation.save(update_fields=["status", "resolved_at", "snoozed_until"])
-        append_entry(
+        append_activity(
             conversation,
-            kind=TimelineEntry.Kind.ACTIVITY,
-            direction=TimelineEntry.Direction.INTERNAL,
             body="Reopened: the customer wrote again",
             payload={"event": "status", "from": previous, "to": Conversation.Status.OPEN},
         )

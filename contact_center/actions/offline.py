@@ -13,7 +13,7 @@ from django.db import transaction
 
 from contact_center.actions.inbound import ReceiveResult, do_receive_inbound
 from contact_center.actions.outbox import enqueue_delivery
-from contact_center.actions.timeline import append_entry, lock_conversation
+from contact_center.actions.timeline import append_activity, lock_conversation
 from contact_center.history import visitor_conversation
 from contact_center.lib.envelope import InboundEnvelope, Sender
 from contact_center.lib.identity import normalize_identity
@@ -93,10 +93,8 @@ def do_send_transcript(inbox_id: int, visitor_id: str, email: str) -> TimelineEn
     with transaction.atomic():
         conversation = lock_conversation(known[0])
         text = transcript_text(conversation.pk, inbox_name)
-        entry = append_entry(
+        entry = append_activity(
             conversation,
-            kind=TimelineEntry.Kind.ACTIVITY,
-            direction=TimelineEntry.Direction.INTERNAL,
             body=f"The visitor asked for the transcript by email ({email})",
             payload={
                 "event": "transcript",

@@ -9,10 +9,10 @@ from django.db import transaction
 
 from contact_center.access import AccessDenied
 from contact_center.actions.events import send_event_on_commit
-from contact_center.actions.timeline import append_entry, lock_conversation
+from contact_center.actions.timeline import append_activity, lock_conversation
 from contact_center.lib import recipients
 from contact_center.lib.csat import COMMENT_MAX_CHARS, RATING_CHOICES
-from contact_center.models import Conversation, SatisfactionRating, TimelineEntry
+from contact_center.models import Conversation, SatisfactionRating
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,8 @@ def do_rate_conversation(inbox_id: int, customer_id: int, conversation_id: int, 
             comment=comment,
             resolved_at=conversation.resolved_at,
         )
-        append_entry(
+        append_activity(
             conversation,
-            kind=TimelineEntry.Kind.ACTIVITY,
-            direction=TimelineEntry.Direction.INTERNAL,
             body=f"Rated {rating}/5" + (f": {comment}" if comment else ""),
             payload={
                 "event": "csat",

@@ -59,6 +59,23 @@ def append_entry(
     return entry
 
 
+def append_activity(
+    conversation: Conversation, *, body: str, payload: dict[str, Any], author: Agent | None = None, **extra
+) -> TimelineEntry:
+    """An internal activity line ("Resolved", "Assigned to Sam"): what happened to the conversation, by
+    ``author`` (None when Parley did it), with the details in ``payload["event"]`` and beside it. Agents
+    see it; customers never do. The caller holds the conversation's row lock."""
+    return append_entry(
+        conversation,
+        kind=TimelineEntry.Kind.ACTIVITY,
+        direction=TimelineEntry.Direction.INTERNAL,
+        body=body,
+        author=author,
+        payload=payload,
+        **extra,
+    )
+
+
 def publish_entry(conversation: Conversation, entry: TimelineEntry, *, customer_too: bool, type_="entry.created"):
     """Schedule the events for ``entry``. Outbound entries reach the customer through their transport."""
     send_event_on_commit(
