@@ -374,7 +374,9 @@
         if (stillAsked.toString() !== asked) return;  // the agent switched views meanwhile
         if (!more) list.ids = {};
         data.conversations.forEach(function (c) {
-          conversations[c.id] = c;
+          // A live event may have come while this page was on its way: keep the newer summary.
+          var known = conversations[c.id];
+          if (!known || known.last_seq <= c.last_seq) conversations[c.id] = c;
           list.ids[c.id] = true;
           if (list.view === "mentions") mentioned[c.id] = true;
           if (lastSeq[c.id] === undefined) lastSeq[c.id] = c.last_seq;
