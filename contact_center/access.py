@@ -35,6 +35,8 @@ def visible_conversations(agent: Agent) -> QuerySet[Conversation]:
 
 def access_conversation(agent: Agent, conversation_id: int) -> Conversation:
     """The conversation if ``agent`` may see it, else ``AccessDenied``."""
+    # Labels are not prefetched: most callers (typing, read, writes that lock and reload) never build a
+    # summary, and for the few that do, loading one conversation's labels lazily is the same one query.
     try:
         return visible_conversations(agent).select_related("inbox", "customer", "assignee").get(pk=conversation_id)
     except (Conversation.DoesNotExist, ValueError, TypeError) as exc:

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from contact_center.lib.availability import check_business_hours
-from contact_center.models import Agent, Inbox, Team
+from contact_center.models import Agent, Inbox, Label, Team
 
 
 def check_allowed_origins(value) -> list[str]:
@@ -69,6 +69,13 @@ class TeamAdmin(admin.ModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    # Console → Settings → Labels is where admins and supervisors usually keep them.
+    list_display = ["name", "color", "description", "created_at"]
+    search_fields = ["name", "description"]
 
 
 @admin.register(Agent)

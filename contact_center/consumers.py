@@ -24,6 +24,8 @@ from contact_center.actions.conversations import (
     do_snooze,
 )
 from contact_center.actions.customers import do_rename_customer
+from contact_center.actions.labels import do_set_labels
+from contact_center.actions.merging import do_merge, do_move_to_inbox
 from contact_center.actions.replies import do_add_note, do_send_reply
 from contact_center.actions.typing import do_send_agent_typing
 from contact_center.lib import payloads, recipients
@@ -87,6 +89,9 @@ class AgentConsumer(JsonFrameConsumer):
             "snooze": self.on_snooze,
             "assign": self.on_assign,
             "priority": self.on_priority,
+            "labels": self.on_labels,
+            "merge": self.on_merge,
+            "move": self.on_move,
             "customer": self.on_customer,
             "availability": self.on_availability,
         }
@@ -189,6 +194,22 @@ class AgentConsumer(JsonFrameConsumer):
     async def on_priority(self, content):
         await self._change(
             content, lambda agent, conversation_id: do_set_priority(agent, conversation_id, content.get("priority"))
+        )
+
+    async def on_labels(self, content):
+        await self._change(
+            content, lambda agent, conversation_id: do_set_labels(agent, conversation_id, content.get("labels"))
+        )
+
+    async def on_merge(self, content):
+        """Merge ``conversation`` into ``into``; answered with the target's summary."""
+        await self._change(
+            content, lambda agent, conversation_id: do_merge(agent, conversation_id, content.get("into"))
+        )
+
+    async def on_move(self, content):
+        await self._change(
+            content, lambda agent, conversation_id: do_move_to_inbox(agent, conversation_id, content.get("inbox"))
         )
 
     async def on_customer(self, content):

@@ -1,15 +1,13 @@
 """Which conversations a console list shows: views, filters, sort orders and keyset cursors.
 
 A list is one view (all, mine, unassigned, or mentions: conversations with a note naming the agent),
-optionally narrowed to a status and an inbox, in one sort order. Pages continue from an opaque cursor
-holding the sort key of the last row shown, never from an OFFSET, so page 100 costs what page 1 costs;
-every row carries what its summary needs in one query.
+optionally narrowed to a status, an inbox and a label, in one sort order. Pages continue from an opaque
+cursor holding the sort key of the last row shown, never from an OFFSET, so page 100 costs what page 1
+costs; every row carries what its summary needs in two queries (the rows, then their labels).
 """
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 
 from contact_center.access import visible_conversations
+from contact_center.lib import cursors
 from contact_center.models import Agent, Conversation, Mention
 
 VIEWS = ("all", "mine", "unassigned", "mentions")
@@ -36,12 +35,13 @@ class ListQuery:
     view: str = "all"
     status: str | None = None
     inbox_id: int | None = None
+    label_id: int | None = None
     sort: str = "activity"
     after: tuple | None = None  # the sort key of the last row of the previous page
 
 
 def check_list_query(params: Mapping[str, str]) -> ListQuery:
-    """The list a request asks for (``?view=&status=&inbox=&sort=&cursor=``); raises ValidationError."""
+    """The list a request asks for (``?view=&status=&inbox=&label=&sort=&cursor=``); raises ValidationError."""
     view = params.get("view") or "all"
     if view not in VIEWS:
         raise ValidationError(f"view is one of {', '.join(VIEWS)}")
@@ -51,21 +51,36 @@ def check_list_query(params: Mapping[str, str]) -> ListQuery:
     inbox = params.get("inbox") or None
     if inbox is not None and not inbox.isdigit():
         raise ValidationError("inbox is an inbox id")
+    label = params.get("label") or None
+    if label is not None and not label.isdigit():
+        raise ValidationError("label is a label id")
     sort = params.get("sort") or "activity"
     if sort not in SORTS:
         raise ValidationError(f"sort is one of {', '.join(SORTS)}")
     cursor = params.get("cursor") or None
     after = _decode_cursor(sort, cursor) if cursor else None
-    return ListQuery(view=view, status=status, inbox_id=int(inbox) if inbox else None, sort=sort, after=after)
+    return ListQuery(
+        view=view,
+        status=status,
+        inbox_id=int(inbox) if inbox else None,
+        label_id=int(label) if label else None,
+        sort=sort,
+        after=after,
+    )
 
 
 def conversation_page(
     agent: Agent, query: ListQuery, limit: int | None = None
 ) -> tuple[list[Conversation], str | None]:
     """One page of the list (``PAGE_SIZE`` rows unless ``limit``) and the cursor of the next (None on
-    the last page). One query, whatever the page."""
+    the last page). Two queries (the rows, then their labels), whatever the page."""
     limit = limit or PAGE_SIZE
-    rows = _filtered(agent, query).select_related("inbox", "customer", "assignee").order_by(*SORTS[query.sort])
+    rows = (
+        _filtered(agent, query)
+        .select_related("inbox", "customer", "assignee")
+        .prefetch_related("labels")
+        .order_by(*SORTS[query.sort])
+    )
     if query.after is not None:
         rows = rows.filter(_after(query.sort, query.after))
     page = list(rows[: limit + 1])
@@ -76,7 +91,7 @@ def conversation_page(
 
 def view_counts(agent: Agent, status: str | None = Conversation.Status.OPEN) -> dict[str, int]:
     """How many conversations each view holds (open ones by default), in one query."""
-    rows = visible_conversations(agent)
+    rows = visible_conversations(agent).filter(merged_into__isnull=True)
     if status is not None:
         rows = rows.filter(status=status)
     return rows.aggregate(
@@ -92,7 +107,7 @@ def _mentioned_in(agent: Agent):
 
 
 def _filtered(agent: Agent, query: ListQuery) -> QuerySet[Conversation]:
-    rows = visible_conversations(agent)
+    rows = visible_conversations(agent).filter(merged_into__isnull=True)
     if query.view == "mine":
         rows = rows.filter(assignee=agent)
     elif query.view == "unassigned":
@@ -103,6 +118,9 @@ def _filtered(agent: Agent, query: ListQuery) -> QuerySet[Conversation]:
         rows = rows.filter(status=query.status)
     if query.inbox_id is not None:
         rows = rows.filter(inbox_id=query.inbox_id)
+    if query.label_id is not None:
+        # One label: at most one through row per conversation, so the join repeats no row.
+        rows = rows.filter(labels=query.label_id)
     return rows
 
 
@@ -131,14 +149,13 @@ def _after(sort: str, key: tuple) -> Q:
 
 
 def _encode_cursor(sort: str, conversation: Conversation) -> str:
-    raw = json.dumps([sort, *_key(sort, conversation)], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode([sort, *_key(sort, conversation)])
 
 
 def _decode_cursor(sort: str, cursor: str) -> tuple:
     """The key in a cursor made by ``_encode_cursor`` for the same sort; ValidationError otherwise."""
+    raw = cursors.decode(cursor)
     try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         name, *key = raw
         if name != sort:
             raise ValueError("cursor of another sort")
@@ -152,5 +169,5 @@ def _decode_cursor(sort: str, cursor: str) -> tuple:
             return priority, datetime.fromisoformat(at), pk
         (at,) = head
         return datetime.fromisoformat(at), pk
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
-        raise ValidationError("cursor is not one this list gave out") from None
+    except (ValueError, TypeError):
+        raise cursors.invalid() from None

@@ -54,7 +54,10 @@ def do_change_status(agent: Agent, conversation_id: int, status: str) -> Convers
         conversation.resolved_at = timezone.now() if status == Conversation.Status.RESOLVED else None
         # Snoozed through this path means "until the customer writes": no alarm.
         conversation.snoozed_until = None
-        conversation.save(update_fields=["status", "resolved_at", "snoozed_until"])
+        if status == Conversation.Status.RESOLVED:
+            # Resolved without a reply (spam, solved by phone): nobody is left waiting, no target runs.
+            conversation.waiting_since = conversation.sla_due_at = None
+        conversation.save(update_fields=["status", "resolved_at", "snoozed_until", "waiting_since", "sla_due_at"])
         # The summary in this entry's event carries the new status: console lists update from it.
         append_activity(
             conversation,

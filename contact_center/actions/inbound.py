@@ -100,9 +100,16 @@ def _find_or_open_conversation(
     candidates = Conversation.objects.filter(inbox=inbox, customer=customer)
     found = None
     if envelope.thread_hint is not None:
-        found = candidates.filter(pk=envelope.thread_hint).values_list("pk", flat=True).first()
+        # A reply to a conversation since merged continues the one it was merged into.
+        hinted = candidates.filter(pk=envelope.thread_hint).values_list("pk", "merged_into").first()
+        found = hinted and (hinted[1] or hinted[0])
     if found is None and envelope.continue_latest:
-        found = candidates.order_by("-created_at", "-pk").values_list("pk", flat=True).first()
+        found = (
+            candidates.filter(merged_into__isnull=True)
+            .order_by("-created_at", "-pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
     if found is None:
         conversation = Conversation.objects.create(
             customer=customer,

@@ -8,7 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from contact_center.actions.events import send_event_on_commit
-from contact_center.lib import payloads, recipients
+from contact_center.lib import payloads, recipients, sla
 from contact_center.models import Agent, Attachment, Conversation, TimelineEntry
 
 
@@ -54,9 +54,34 @@ def append_entry(
     if attachment_ids:
         Attachment.objects.filter(pk__in=attachment_ids).update(entry=entry)
     conversation.last_activity_at = entry.created_at
-    conversation.save(update_fields=["last_seq", "last_public_seq", "last_activity_at"])
+    _update_waiting(conversation, entry)
+    conversation.save(
+        update_fields=[
+            "last_seq",
+            "last_public_seq",
+            "last_activity_at",
+            "waiting_since",
+            "sla_due_at",
+            "last_customer_seq",
+        ]
+    )
     publish_entry(conversation, entry, customer_too=direction != TimelineEntry.Direction.OUT)
     return entry
+
+
+def _update_waiting(conversation: Conversation, entry: TimelineEntry) -> None:
+    """The customer writes: they wait (from their oldest unanswered message) and it is unread. An agent
+    answers: nobody waits. Notes and activity change neither."""
+    if entry.direction == TimelineEntry.Direction.IN and entry.public_seq is not None:
+        conversation.last_customer_seq = entry.public_seq
+        if conversation.waiting_since is None:
+            conversation.waiting_since = entry.created_at
+            conversation.sla_due_at = sla.due_at(
+                conversation.inbox.config, entry.created_at, first=conversation.first_response_at is None
+            )
+    elif entry.direction == TimelineEntry.Direction.OUT and entry.author_id is not None:
+        conversation.waiting_since = None
+        conversation.sla_due_at = None
 
 
 def append_activity(
@@ -97,6 +122,7 @@ def lock_conversation(conversation_id: int) -> Conversation:
     return (
         Conversation.objects.select_for_update(of=("self",))
         .select_related("inbox", "customer", "assignee")
+        .prefetch_related("labels")
         .get(pk=conversation_id)
     )
 

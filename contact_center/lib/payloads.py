@@ -13,7 +13,7 @@ from contact_center.lib.filetypes import INLINE_IMAGE_TYPES
 from contact_center.lib.images import https_image_url
 
 if TYPE_CHECKING:
-    from contact_center.models import Attachment, Conversation, TimelineEntry
+    from contact_center.models import Attachment, Conversation, Label, TimelineEntry
 
 
 def entry_for_agent(entry: TimelineEntry) -> dict[str, Any]:
@@ -74,7 +74,8 @@ def attachment_payload(attachment: Attachment) -> dict[str, Any]:
 
 
 def conversation_summary(conversation: Conversation) -> dict[str, Any]:
-    """The row a console list shows. Expects customer, inbox and assignee to be loaded."""
+    """The row a console list shows. Expects customer, inbox and assignee to be loaded; readers of many
+    conversations prefetch ``labels`` too (one conversation alone costs one query for them)."""
     assignee = conversation.assignee
     return {
         "id": conversation.pk,
@@ -90,6 +91,34 @@ def conversation_summary(conversation: Conversation) -> dict[str, Any]:
         "created_at": conversation.created_at.isoformat(),
         # Where the visitor is browsing (widget/loader.js reports it); {} for other channels.
         "visitor_context": conversation.visitor_context,
+        "waiting_since": conversation.waiting_since.isoformat() if conversation.waiting_since else None,
+        "sla_due_at": conversation.sla_due_at.isoformat() if conversation.sla_due_at else None,
+        # A customer message no agent has read yet (the read position is shared by the inbox's agents).
+        "unread": conversation.last_customer_seq > conversation.agent_read_seq,
+        # Set once merged: the console opens this conversation instead.
+        "merged_into": conversation.merged_into_id,
+        "labels": labels_of(conversation),
+    }
+
+
+def labels_of(conversation: Conversation) -> list[dict[str, Any]]:
+    """The conversation's labels by name; sorted here so a prefetched ``labels`` is used as it is."""
+    labels = sorted(conversation.labels.all(), key=lambda label: (label.name.lower(), label.pk))
+    return [label_payload(label) for label in labels]
+
+
+def label_payload(label: Label) -> dict[str, Any]:
+    return {"id": label.pk, "name": label.name, "color": label.hex}
+
+
+def conversation_heading(conversation: Conversation) -> dict[str, Any]:
+    """What a unified customer timeline shows where one conversation's entries begin. Expects inbox loaded."""
+    return {
+        "id": conversation.pk,
+        "inbox": {"id": conversation.inbox_id, "name": conversation.inbox.name, "kind": conversation.inbox.kind},
+        "status": conversation.status,
+        "subject": conversation.subject,
+        "created_at": conversation.created_at.isoformat(),
     }
 
 

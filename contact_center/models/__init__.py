@@ -7,8 +7,10 @@ from contact_center.models.conversation import Conversation
 from contact_center.models.customer import Customer
 from contact_center.models.identity import Identity
 from contact_center.models.inbox import Inbox
+from contact_center.models.label import Label
 from contact_center.models.mention import Mention
 from contact_center.models.outbox import Delivery
+from contact_center.models.saved_view import SavedView
 from contact_center.models.survey import SatisfactionRating
 from contact_center.models.team import Team
 from contact_center.models.timeline import TimelineEntry
@@ -22,8 +24,10 @@ __all__ = [
     "Delivery",
     "Identity",
     "Inbox",
+    "Label",
     "Mention",
     "SatisfactionRating",
+    "SavedView",
     "Team",
     "TimelineEntry",
 ]

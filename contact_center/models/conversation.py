@@ -35,6 +35,14 @@ class Conversation(models.Model):
     # snoozed until the customer writes again.
     snoozed_until = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(db_index=True)
+    # Since when the customer has been waiting for an answer: their oldest message no agent replied to
+    # yet. None while nobody waits. The "waiting" sort puts the longest wait first.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    # When the inbox's response-time target for that wait runs out (contact_center/lib/sla.py); None
+    # when nobody waits or the inbox sets no target.
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    # The public seq of the customer's newest message: unread for agents while above agent_read_seq.
+    last_customer_seq = models.PositiveIntegerField(default=0)
     # The seq of the newest entry. Bumped under a row lock, so seqs never repeat or go backwards.
     last_seq = models.PositiveIntegerField(default=0)
     # The same for entries the customer may see; the widget resumes on this gap-free sequence.
@@ -48,6 +56,13 @@ class Conversation(models.Model):
     # visitor typed in the widget's offline form. Unverified, so it is never an Identity (it would let
     # anyone claim that address's customer); it only routes replies to this one conversation.
     reply_email = models.EmailField(blank=True)
+    # Set when an agent merged this conversation into another: its entries now live there, and links,
+    # email replies and widgets that still name this one are sent on to it. Always one hop: merging the
+    # target again repoints everything that was merged into it.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, related_name="merged_from", on_delete=models.SET_NULL
+    )
+    labels = models.ManyToManyField("contact_center.Label", blank=True, related_name="conversations")
 
     class Meta:
         db_table = "cc_conversation"
@@ -58,6 +73,9 @@ class Conversation(models.Model):
             models.Index(
                 fields=["snoozed_until"], name="conv_snoozed_until", condition=models.Q(snoozed_until__isnull=False)
             ),
+            # The "waiting" and "SLA" sorts of open lists.
+            models.Index(fields=["status", "waiting_since"], name="conv_status_waiting"),
+            models.Index(fields=["status", "sla_due_at"], name="conv_status_sla_due"),
         ]
 
     def __str__(self):

@@ -15,6 +15,7 @@ from contact_center.access import (
     assignable_agents,
     visible_conversations,
 )
+from contact_center.actions import merging
 from contact_center.lib import payloads
 from contact_center.models import Customer
 
@@ -54,16 +55,48 @@ def conversation_entries(request: HttpRequest, conversation_id: int) -> JsonResp
         before = int(before) if before else None
     except ValueError:
         return JsonResponse({"error": "before must be a seq number"}, status=400)
+    entries = history.entries_before(conversation.pk, before)
+    at_the_start = bool(entries) and entries[0]["seq"] == 1
     return JsonResponse(
         {
             "conversation": payloads.conversation_summary(conversation),
-            "entries": history.entries_before(conversation.pk, before),
+            "entries": entries,
+            # Older than this conversation: the customer's timeline, from this cursor (None until the
+            # page reaches the conversation's first entry).
+            "earlier": history.customer_cursor_before(entries[0]) if at_the_start else None,
             # Who the assignee menu offers: everyone who can see this inbox.
             "assignees": [
                 {"id": agent.pk, "name": agent.public_name} for agent in assignable_agents(conversation.inbox_id)
             ],
+            # What "Merge into" offers: the customer's other conversations in this inbox.
+            "merge_targets": [
+                {
+                    "id": c.pk,
+                    "subject": c.subject,
+                    "status": c.status,
+                    "last_activity_at": c.last_activity_at.isoformat(),
+                }
+                for c in merging.merge_targets(request.user, conversation)
+            ],
+            # What "Move to" offers: other inboxes of the same channel the agent can see.
+            "move_targets": [
+                {"id": inbox.pk, "name": inbox.name} for inbox in merging.move_targets(request.user, conversation)
+            ],
         }
     )
+
+
+@login_required
+def customer_timeline(request: HttpRequest, customer_id: int) -> JsonResponse:
+    """The customer's history across every conversation and channel: the newest page, or the one
+    before ``?before=<cursor>`` (the ``next`` of the page after it). contact_center/history.py."""
+    try:
+        page = history.customer_entries_before(request.user, customer_id, request.GET.get("before") or None)
+    except AccessDenied as exc:
+        raise Http404("no such customer") from exc
+    except ValidationError as exc:
+        return JsonResponse({"error": exc.messages[0]}, status=400)
+    return JsonResponse(page)
 
 
 # Past conversations the sidebar lists; older ones are one click further, in a later issue's search.
@@ -80,8 +113,9 @@ def customer_profile(request: HttpRequest, customer_id: int) -> JsonResponse:
     customer = Customer.objects.prefetch_related("identities").get(pk=customer.pk)
     conversations = (
         visible_conversations(request.user)
-        .filter(customer=customer)
+        .filter(customer=customer, merged_into__isnull=True)
         .select_related("inbox", "customer", "assignee")
+        .prefetch_related("labels")
         .order_by("-created_at", "-pk")[:CUSTOMER_CONVERSATIONS]
     )
     return JsonResponse(

@@ -194,7 +194,7 @@ def test_the_common_actions_have_keyboard_shortcuts_listed_in_a_help_overlay(sta
     dana.keyboard.press("?")
     help_overlay = dana.get_by_role("dialog", name="Keyboard shortcuts")
     expect(help_overlay).to_be_visible()
-    expect(help_overlay.get_by_role("row")).to_have_count(7)
+    expect(help_overlay.get_by_role("row")).to_have_count(8)
     dana.keyboard.press("Escape")
     expect(help_overlay).to_be_hidden()
 
@@ -381,3 +381,46 @@ def test_a_colleague_mentions_an_agent_in_a_note_and_they_are_notified_and_find_
     dana.keyboard.press("4")
     expect(conversation_list(dana)).to_have_count(1)
     expect(conversation_list(dana).first).to_contain_text(customer)
+
+
+def test_an_agent_labels_a_conversation_and_a_colleague_sees_the_chips_live_and_filters_by_label(
+    stack, people, screenshot
+):
+    question = "I was charged twice for order #1090."
+    _, _, dana = start_conversation(stack, people, question)
+    customer = customer_name_of(stack, question)
+    sam = people.new_page()
+    sign_in_as(sam, *SAM)
+    sams_row = conversation_list(sam).filter(has_text=customer)
+    sams_row.click()
+    expect(timeline_entry(sam, question)).to_be_visible()
+
+    dana.get_by_role("button", name="Labels", exact=True).click()
+    menu = dana.get_by_role("group", name="Labels of this conversation")
+    menu.get_by_role("checkbox", name="billing").check()
+    expect(timeline_entry(dana, "Added label billing")).to_be_visible()
+    menu.get_by_role("checkbox", name="vip").check()
+    expect(timeline_entry(dana, "Added label vip")).to_be_visible()
+    expect(dana.locator("#thread-labels .label-chip")).to_have_text(["billing", "vip"])
+    screenshot(dana, "console-labels")
+    dana.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+
+    # Sam's console follows without a reload: the row's chips, the title's, the timeline.
+    expect(sams_row.locator(".label-chip")).to_have_text(["billing", "vip"])
+    expect(sam.locator("#thread-labels .label-chip")).to_have_text(["billing", "vip"])
+    expect(timeline_entry(sam, "Added label vip")).to_be_visible()
+
+    # Narrowed to vip: this conversation and the demo's Grace Hopper (seed_demo labels hers vip).
+    sam.get_by_label("Label", exact=True).select_option(label="vip")
+    expect(conversation_list(sam)).to_have_count(2)
+    expect(conversation_list(sam).filter(has_text="Grace Hopper")).to_be_visible()
+    # Dana takes vip off with the keyboard: it leaves Sam's narrowed list live.
+    dana.keyboard.press("l")
+    expect(menu.get_by_role("checkbox", name="billing")).to_be_focused()  # the first label of the list
+    menu.get_by_role("checkbox", name="vip").uncheck()
+    expect(timeline_entry(dana, "Removed label vip")).to_be_visible()
+    expect(conversation_list(sam)).to_have_count(1)
+    expect(conversation_list(sam).filter(has_text=customer)).to_have_count(0)
+    sam.get_by_label("Label", exact=True).select_option(label="billing")
+    expect(conversation_list(sam).filter(has_text=customer).locator(".label-chip")).to_have_text(["billing"])

@@ -115,8 +115,10 @@ async def test_it_sets_the_priority(website, alice):
         {"type": "snooze", "until": "in an hour"},
         {"type": "assign", "assignee": None},
         {"type": "priority", "priority": 1},
+        {"type": "merge", "into": 1},
+        {"type": "move", "inbox": 1},
     ],
-    ids=["snooze", "assign", "priority"],
+    ids=["snooze", "assign", "priority", "merge", "move"],
 )
 async def test_an_agent_outside_the_inbox_changes_nothing_and_learns_nothing(website, alice, bob, frame):
     _, conversation = await vera_writes(website)
@@ -130,6 +132,50 @@ async def test_an_agent_outside_the_inbox_changes_nothing_and_learns_nothing(web
     assert (error["type"], error["code"], error["conversation"]) == ("error", "not_found", conversation)
     saved = await row(conversation)
     assert (saved.status, saved.assignee_id, saved.priority) == ("open", None, 0)
+
+
+@database_sync_to_async
+def second_conversation_of(conversation_id: int) -> int:
+    first = Conversation.objects.get(pk=conversation_id)
+    return Conversation.objects.create(
+        customer=first.customer, inbox=first.inbox, last_activity_at=first.last_activity_at
+    ).pk
+
+
+async def test_it_merges_and_every_console_hears_which_conversation_went_where(website, alice, charlie):
+    _, conversation = await vera_writes(website)
+    target = await second_conversation_of(conversation)
+    alices, charlies = await console_of(alice), await console_of(charlie)
+
+    await alices.send_json_to({"type": "merge", "conversation": conversation, "into": target})
+
+    updated, _ = await receive_until(alices, "conversation.updated")
+    assert (updated["conversation"]["id"], updated["conversation"]["last_seq"]) == (target, 2)
+    merged, _ = await receive_until(charlies, "conversation.merged")
+    assert (merged["conversation"]["id"], merged["conversation"]["merged_into"]) == (conversation, target)
+    assert (await row(conversation)).merged_into_id == target
+
+
+async def test_it_answers_a_merge_it_refuses_with_invalid(website, alice):
+    _, conversation = await vera_writes(website)
+    console = await console_of(alice)
+
+    await console.send_json_to({"type": "merge", "conversation": conversation, "into": "the other one"})
+
+    error = await console.receive_json_from()
+    assert (error["type"], error["code"], error["message"]) == ("error", "invalid", "into is a conversation id")
+
+
+async def test_it_refuses_to_move_a_live_chat(website, other_inbox, charlie):
+    _, conversation = await vera_writes(website)
+    console = await console_of(charlie)
+
+    await console.send_json_to({"type": "move", "conversation": conversation, "inbox": other_inbox.pk})
+
+    error = await console.receive_json_from()
+    assert (error["code"], error["conversation"]) == ("invalid", conversation)
+    assert "stays in its website's inbox" in error["message"]
+    assert (await row(conversation)).inbox_id == website.pk
 
 
 async def test_it_renames_a_customer_and_every_console_of_their_inboxes_hears_it(website, alice, charlie, bob):

@@ -6,9 +6,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from contact_center.actions.inbound import do_receive_inbound
+from contact_center.actions.labels import do_save_label, do_set_labels
 from contact_center.actions.replies import do_send_reply
 from contact_center.lib.envelope import InboundEnvelope, Sender
-from contact_center.models import Agent, Inbox, Team
+from contact_center.models import Agent, Inbox, Label, Team
 from kb.models import Article
 
 DEMO_USERNAME = "demo"
@@ -19,6 +20,15 @@ _CUSTOMERS = [
     ("demo-visitor-grace", "Grace Hopper", ["My order #1042 hasn't shipped yet.", "It's been five days."]),
     ("demo-visitor-alan", "Alan Turing", ["Can I return boots I've worn once?"]),
 ]
+
+# (name, colour, description) of the demo's labels, and which customers' conversations carry which.
+_LABELS = [
+    ("billing", "orange", "Payments, invoices and refunds"),
+    ("bug", "red", "Something on the site or in an order went wrong"),
+    ("vip", "purple", "Customers who get our quickest answers"),
+    ("feedback", "green", "Praise, ideas and complaints worth passing on"),
+]
+_LABELLED = {"demo-visitor-grace": ["bug", "vip"], "demo-visitor-alan": ["billing"]}
 
 # Help articles the widget suggests while a visitor types (docs/widget.md, "Self-service suggestions").
 _ARTICLES = [
@@ -80,6 +90,9 @@ class Command(BaseCommand):
             defaults={"team": team, "config": {"greeting": "Hi there! Ask us anything, we usually reply in minutes."}},
         )
         inbox.members.add(demo, sam)
+        for label_name, color, description in _LABELS:
+            if not Label.objects.filter(name__iexact=label_name).exists():
+                do_save_label(demo, label_name, color, description)
         for visitor_id, name, lines in _CUSTOMERS:
             for index, line in enumerate(lines):
                 result = do_receive_inbound(
@@ -92,6 +105,9 @@ class Command(BaseCommand):
                 )
             if result.created and visitor_id.endswith("alan"):
                 do_send_reply(demo, result.entry.conversation_id, "Yes, within 30 days. I'll send you a label.")
+            if result.created and visitor_id in _LABELLED:
+                wanted = Label.objects.filter(name__in=_LABELLED[visitor_id]).values_list("pk", flat=True)
+                do_set_labels(demo, result.entry.conversation_id, list(wanted))
         for slug, title, body in _ARTICLES:
             Article.objects.get_or_create(slug=slug, defaults={"title": title, "body": body, "published": True})
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: inbox {inbox.name!r} (widget key {inbox.public_key})."))

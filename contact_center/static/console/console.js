@@ -22,11 +22,12 @@
   var me = Number(document.getElementById("me").dataset.agent);
   var PRIORITIES = ["None", "Low", "Medium", "High", "Urgent"];
   var assignees = {};       // conversation id -> [{id, name}] who may be assigned (from the entries page)
-  // The list on screen: a view (mine, unassigned, all), a status and a sort, as the server names them.
-  var list = { view: "all", status: "open", sort: "activity", ids: {}, next: null };
+  // The list on screen: a view (mine, unassigned, all), a status, a label and a sort, as the server names them.
+  var list = { view: "all", status: "open", label: "", sort: "activity", ids: {}, next: null };
   var viewButtons = document.querySelectorAll(".view-tabs button");
   var viewStatus = document.getElementById("view-status");
   var viewSort = document.getElementById("view-sort");
+  var viewLabel = document.getElementById("view-label");
   var loadMore = document.getElementById("load-more");
   var countsTimer = null;
 
@@ -50,6 +51,7 @@
     if (list.view === "mentions" && !mentioned[c.id]) return false;
     if (list.view === "mine" && !(c.assignee && c.assignee.id === me)) return false;
     if (list.view === "unassigned" && c.assignee) return false;
+    if (list.label && !(c.labels || []).some(function (l) { return String(l.id) === list.label; })) return false;
     return !list.status || c.status === list.status;
   }
 
@@ -87,6 +89,7 @@
       if (c.priority) parts.push(PRIORITIES[c.priority]);
       meta.textContent = parts.join(" · ");
       b.appendChild(meta);
+      if (c.labels && c.labels.length) b.appendChild(labelChips(c.labels));
       b.addEventListener("click", function () { open(c.id); });
       li.appendChild(b);
       return li;
@@ -100,7 +103,9 @@
     li.className = "entry " + (e.kind === "message" ? e.direction : e.kind);
     li.dataset.seq = e.seq;
     li.dataset.id = e.id;
-    var customer = conversations[e.conversation] && conversations[e.conversation].customer;
+    // Earlier conversations of the customer may not be loaded here: they are the same customer's.
+    var owner = conversations[e.conversation] || conversations[current];
+    var customer = owner && owner.customer;
     var author = e.author ? e.author.name + (e.kind === "note" ? " · note" : "")
       : (e.direction === "in" && customer ? customer.name : "");
     if (author) {
@@ -238,6 +243,7 @@
     if (!c) return;
     statusToggle.textContent = c.status === "resolved" || c.status === "snoozed" ? "Reopen" : "Resolve";
     renderActions(c);
+    renderMoreActions(c);
   }
 
   // Assignee, priority and snooze of the open conversation, as the last summary says.
@@ -256,6 +262,7 @@
     snoozedNote.hidden = c.status !== "snoozed";
     snoozedNote.textContent = c.status !== "snoozed" ? "" :
       c.snoozed_until ? "Snoozed until " + new Date(c.snoozed_until).toLocaleString() : "Snoozed until the customer writes";
+    renderLabels(c);
   }
 
   assigneeSelect.addEventListener("change", function () {
@@ -301,7 +308,9 @@
   function onEvent(event) {
     if (event.type === "entry.created" || event.type === "entry.updated") {
       var c = event.conversation;
+      var moved = movedInbox(c);
       conversations[c.id] = c;
+      if (moved) open(current, true);
       placeInList(c);
       var isNew = event.type === "entry.created" && track(event.entry);
       if (isNew) notifyAssigned(c, event.entry);
@@ -321,8 +330,13 @@
       // A refused change (a snooze time in the past, an assignee who left the inbox): say why.
       actionError.textContent = event.message;
       renderStatus();
+    } else if (event.type === "conversation.merged") {
+      onMerged(event.conversation, event.into);
+    } else if (event.type === "conversation.removed") {
+      onRemoved(event.conversation);
     } else if (event.type === "conversation.updated") {
       if (event.conversation.id === current) actionError.textContent = "";
+      if (movedInbox(event.conversation)) open(current, true);
       conversations[event.conversation.id] = event.conversation;
       placeInList(event.conversation);
       renderList();
@@ -359,19 +373,21 @@
   }
 
   // The first page of the list on screen (or, with more, the next one after it).
-  function loadList(more) {
+  function listParams(more) {
     var params = new URLSearchParams({ view: list.view, sort: list.sort });
     if (list.status) params.set("status", list.status);
+    if (list.label) params.set("label", list.label);
     if (more && list.next) params.set("cursor", list.next);
-    var asked = params.toString();
+    return params.toString();
+  }
+
+  function loadList(more) {
+    var asked = listParams(more);
     loadCounts();
     return fetch("/console/api/conversations/?" + asked, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
-        var stillAsked = new URLSearchParams({ view: list.view, sort: list.sort });
-        if (list.status) stillAsked.set("status", list.status);
-        if (more && list.next) stillAsked.set("cursor", list.next);
-        if (stillAsked.toString() !== asked) return;  // the agent switched views meanwhile
+        if (listParams(more) !== asked) return;  // the agent switched views meanwhile
         if (!more) list.ids = {};
         data.conversations.forEach(function (c) {
           // A live event may have come while this page was on its way: keep the newer summary.
@@ -416,6 +432,7 @@
   });
   viewStatus.addEventListener("change", function () { showList({ status: viewStatus.value }); });
   viewSort.addEventListener("change", function () { showList({ sort: viewSort.value }); });
+  viewLabel.addEventListener("change", function () { showList({ label: viewLabel.value }); });
   loadMore.addEventListener("click", function () { loadList(true); });
 
   // A live summary joins the list when it now belongs there and leaves it when it no longer does.
@@ -431,7 +448,10 @@
     stopTyping();
     clearPreview();
     hideCanned();
+    showLabelsMenu(false);
     current = id;
+    past = null;
+    loadEarlier.hidden = true;
     restoreDraft(id);
     unread[id] = 0;
     actionError.textContent = "";
@@ -449,19 +469,176 @@
       .then(function (r) { return r.json(); })
       .then(function (data) {
         if (current !== id) return;
+        // A conversation merged into another (a link, the customer's list): show where it went.
+        if (data.conversation.merged_into) { open(data.conversation.merged_into, true); return; }
         assignees[id] = data.assignees || [];
+        mergeTargets[id] = data.merge_targets || [];
+        moveTargets[id] = data.move_targets || [];
         document.getElementById("thread-title").textContent = data.conversation.customer.name + " · " + data.conversation.inbox.name;
         showVisitorPage(data.conversation);
         // The latest page is what the page now holds; earlier pages are not loaded and not missed.
         var first = data.entries.length ? data.entries[0].seq : 1;
         if (lastSeq[id] === undefined || lastSeq[id] < first - 1) { lastSeq[id] = first - 1; seenSeqs[id] = {}; }
         data.entries.forEach(function (e) { track(e); render(e); });
+        if (!past || past.conversation !== id) {
+          past = { conversation: id, customer: data.conversation.customer.id, before: null, earlier: data.earlier };
+          if (data.entries.length && data.entries[0].seq > 1) past.before = data.entries[0].seq;
+          renderEarlier();
+        }
         conversations[id] = data.conversation;
         renderList();
         renderStatus();
         markRead();
         loadCustomer(data.conversation.customer.id);
       });
+  }
+
+  // --- Earlier history: this conversation's older pages, then the customer's earlier conversations ---
+  // The thread opens on the newest page. "Earlier messages" pages back through the conversation by seq;
+  // past its first entry it goes on through the customer's whole history (every channel, every past
+  // conversation: /console/api/customers/<id>/timeline/), each conversation under its own heading.
+  var loadEarlier = document.getElementById("load-earlier");
+  var past = null;          // {conversation, customer, before: seq | null, earlier: cursor | null, loading}
+
+  function renderEarlier() {
+    loadEarlier.hidden = !past || !(past.before || past.earlier);
+    if (past) loadEarlier.textContent = past.before ? "Earlier messages" : "Earlier conversations";
+  }
+
+  function headingNode(h) {
+    var li = document.createElement("li"), b = document.createElement("button");
+    li.className = "entry-heading";
+    li.dataset.heading = h.id;
+    b.type = "button";
+    b.textContent = h.inbox.name + (h.subject ? " · " + h.subject : "") + " · " + h.status + " · " +
+      new Date(h.created_at).toLocaleDateString();
+    b.addEventListener("click", function () { open(h.id); });
+    li.appendChild(b);
+    return li;
+  }
+
+  loadEarlier.addEventListener("click", function () {
+    var p = past;
+    if (!p || p.loading || !(p.before || p.earlier)) return;
+    p.loading = true;
+    var url = p.before ? "/console/api/conversations/" + p.conversation + "/entries/?before=" + p.before
+      : "/console/api/customers/" + p.customer + "/timeline/?before=" + encodeURIComponent(p.earlier);
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error("history " + r.status); return r.json(); })
+      .then(function (data) {
+        p.loading = false;
+        if (past !== p) return;
+        var fromBottom = timeline.scrollHeight - timeline.scrollTop;
+        if (p.before) {
+          var firstOwn = timeline.querySelector(".entry[data-seq]");
+          data.entries.forEach(function (e) {
+            if (!timeline.querySelector('[data-id="' + e.id + '"]')) timeline.insertBefore(entryNode(e), firstOwn);
+          });
+          p.before = data.entries.length && data.entries[0].seq > 1 ? data.entries[0].seq : null;
+          if (!p.before) p.earlier = data.earlier;
+        } else {
+          var top = timeline.firstChild, shown = null, nodes = [];
+          data.entries.forEach(function (e) {
+            if (e.conversation !== shown) { nodes.push(headingNode(data.conversations[e.conversation])); shown = e.conversation; }
+            var node = entryNode(e);
+            // Not this conversation's: out of its seq order, its read marks and its live updates.
+            delete node.dataset.seq;
+            node.classList.add("earlier");
+            nodes.push(node);
+          });
+          // The page before continues the conversation heading the top: one heading is enough.
+          if (shown !== null && top && top.dataset && Number(top.dataset.heading) === shown) {
+            timeline.removeChild(top);
+            top = timeline.firstChild;
+          }
+          nodes.forEach(function (n) { timeline.insertBefore(n, top); });
+          p.earlier = data.next;
+          if (!data.next) {
+            var start = document.createElement("li");
+            start.className = "entry-heading history-start";
+            start.textContent = "The beginning of this customer's history";
+            timeline.insertBefore(start, timeline.firstChild);
+          }
+        }
+        timeline.scrollTop = timeline.scrollHeight - fromBottom;
+        renderEarlier();
+      })
+      .catch(function () { p.loading = false; });
+  });
+
+  // --- Merge into another conversation of the customer, move to another inbox ---
+  var mergeTargets = {};    // conversation id -> [{id, subject, status}] (from the entries page)
+  var moveTargets = {};     // conversation id -> [{id, name}]
+  var mergeSelect = document.getElementById("merge-into");
+  var moveSelect = document.getElementById("move-to");
+
+  // options: [[value, text]], after a first, empty choice that is the select's resting state.
+  function fillSelect(select, prompt, options) {
+    select.replaceChildren.apply(select, [["", prompt]].concat(options).map(function (o) {
+      var option = document.createElement("option");
+      option.value = o[0];
+      option.textContent = o[1];
+      return option;
+    }));
+  }
+
+  function renderMoreActions(c) {
+    var merges = mergeTargets[c.id] || [], moves = moveTargets[c.id] || [];
+    fillSelect(mergeSelect, "Pick a conversation", merges.map(function (t) {
+      return [t.id, "#" + t.id + (t.subject ? " " + t.subject : "") + " · " + t.status];
+    }));
+    fillSelect(moveSelect, "Pick an inbox", moves.map(function (i) { return [i.id, i.name]; }));
+    mergeSelect.hidden = document.getElementById("merge-label").hidden = !merges.length;
+    moveSelect.hidden = document.getElementById("move-label").hidden = !moves.length;
+  }
+
+  mergeSelect.addEventListener("change", function () {
+    var into = Number(mergeSelect.value);
+    mergeSelect.value = "";
+    if (!current || !into) return;
+    if (!window.confirm("Merge this conversation into #" + into + "? Its messages move there, and this one closes.")) return;
+    sendSignal({ type: "merge", conversation: current, into: into });
+  });
+  moveSelect.addEventListener("change", function () {
+    var inbox = Number(moveSelect.value), name = moveSelect.selectedOptions[0].textContent;
+    moveSelect.value = "";
+    if (!current || !inbox) return;
+    if (!window.confirm("Move this conversation to " + name + "? Replies will go out from that inbox.")) return;
+    sendSignal({ type: "move", conversation: current, inbox: inbox });
+  });
+
+  function movedInbox(c) {
+    var known = conversations[c.id];
+    return c.id === current && known && known.inbox.id !== c.inbox.id;
+  }
+
+  function forget(id) {
+    delete conversations[id]; delete list.ids[id]; delete lastSeq[id]; delete seenSeqs[id]; delete unread[id];
+  }
+
+  // The merged conversation's entries were renumbered into the target without an event each: take the
+  // target's seq as it now is, and reload whichever of the two is on screen.
+  function onMerged(source, into) {
+    forget(source.id);
+    conversations[into.id] = into;
+    lastSeq[into.id] = into.last_seq;
+    seenSeqs[into.id] = {};
+    placeInList(into);
+    renderList();
+    if (current === source.id || current === into.id) open(into.id, true);
+  }
+
+  // Moved to an inbox this agent cannot see: it leaves the list, and the screen if it is open.
+  function onRemoved(id) {
+    forget(id);
+    renderList();
+    countsSoon();
+    if (current !== id) return;
+    current = null;
+    document.getElementById("thread").hidden = true;
+    var empty = document.getElementById("empty");
+    empty.textContent = "That conversation moved to an inbox you cannot see.";
+    empty.hidden = false;
   }
 
   function connect() {
@@ -472,6 +649,7 @@
       connection.classList.add("live");
       socket.send(JSON.stringify({ type: "hello", resume: resumeMap() }));
       loadList();
+      loadLabels();
       if (current !== null) loadTimeline(current);
     };
     socket.onmessage = function (e) { onEvent(JSON.parse(e.data)); };
@@ -605,6 +783,115 @@
     chime();
   }
 
+  // --- Labels: chips from each summary, a checklist that sets them, a filter for the list ---
+  var labelsButton = document.getElementById("labels-open");
+  var labelsMenu = document.getElementById("labels-menu");
+  var threadLabels = document.getElementById("thread-labels");
+  var labelCatalog = [];    // [{id, name, color}] every label, by name (Settings → Labels keeps them)
+
+  function labelChip(l) {
+    var chip = document.createElement("span");
+    chip.className = "label-chip";
+    chip.style.setProperty("--label", l.color);  // #rrggbb, checked by the server
+    chip.textContent = l.name;
+    return chip;
+  }
+
+  function labelChips(labels) {
+    var chips = document.createElement("span");
+    chips.className = "label-chips";
+    chips.append.apply(chips, labels.map(labelChip));
+    return chips;
+  }
+
+  function loadLabels() {
+    return fetch("/console/api/labels/", { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        labelCatalog = data.labels;
+        renderLabelFilter();
+        if (!labelsMenu.hidden) renderLabelsMenu();
+      })
+      .catch(function () { /* the filter and the menu keep what they had */ });
+  }
+
+  function renderLabelFilter() {
+    var any = document.createElement("option");
+    any.value = "";
+    any.textContent = "Any";
+    viewLabel.replaceChildren.apply(viewLabel, [any].concat(labelCatalog.map(function (l) {
+      var option = document.createElement("option");
+      option.value = String(l.id);
+      option.textContent = l.name;
+      return option;
+    })));
+    viewLabel.value = list.label;
+    if (viewLabel.value !== list.label) showList({ label: "" });  // the label was deleted
+  }
+
+  // The open conversation's chips, and the ticks of its checklist, as the last summary says.
+  function renderLabels(c) {
+    threadLabels.replaceChildren.apply(threadLabels, (c.labels || []).map(labelChip));
+    var held = {};
+    (c.labels || []).forEach(function (l) { held[l.id] = true; });
+    labelsMenu.querySelectorAll("input").forEach(function (box) { box.checked = !!held[box.value]; });
+  }
+
+  // Every label, and any the conversation has that the catalogue does not know yet. The focus stays on
+  // the box it was on (the list may be rebuilt while the agent ticks), or goes to the first one.
+  function renderLabelsMenu(focusFirst) {
+    var c = conversations[current];
+    if (!c) return;
+    var focused = labelsMenu.contains(document.activeElement) ? document.activeElement.value : null;
+    var known = {};
+    labelCatalog.forEach(function (l) { known[l.id] = true; });
+    var shown = labelCatalog.concat((c.labels || []).filter(function (l) { return !known[l.id]; }));
+    if (!shown.length) {
+      labelsMenu.replaceChildren("No labels yet: admins and supervisors add them under Settings → Labels.");
+      return;
+    }
+    labelsMenu.replaceChildren.apply(labelsMenu, shown.map(function (l) {
+      var row = document.createElement("label");
+      var box = document.createElement("input");
+      box.type = "checkbox";
+      box.value = String(l.id);
+      box.addEventListener("change", sendLabels);
+      row.append(box, labelChip(l));
+      return row;
+    }));
+    renderLabels(c);
+    var box = focused !== null ? labelsMenu.querySelector('input[value="' + focused + '"]')
+      : focusFirst ? labelsMenu.querySelector("input") : null;
+    if (box) box.focus();
+  }
+
+  // The frame carries the whole set: what is ticked now.
+  function sendLabels() {
+    if (current === null) return;
+    var ids = Array.prototype.filter.call(labelsMenu.querySelectorAll("input"), function (box) { return box.checked; })
+      .map(function (box) { return Number(box.value); });
+    sendSignal({ type: "labels", conversation: current, labels: ids });
+  }
+
+  function showLabelsMenu(show) {
+    labelsMenu.hidden = !show;
+    labelsButton.setAttribute("aria-expanded", String(show));
+    if (!show) return;
+    renderLabelsMenu(true);
+    loadLabels();  // labels added in Settings since the page loaded
+  }
+
+  labelsButton.addEventListener("click", function () { showLabelsMenu(labelsMenu.hidden); });
+  labelsMenu.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    e.stopPropagation();
+    showLabelsMenu(false);
+    labelsButton.focus();
+  });
+  document.addEventListener("click", function (e) {
+    if (!labelsMenu.hidden && !e.target.closest(".labels-control")) showLabelsMenu(false);
+  });
+
   // --- Keyboard shortcuts (the "Shortcuts" overlay in the header lists them) ---
   var shortcuts = document.getElementById("shortcuts");
   document.getElementById("shortcuts-open").addEventListener("click", function () { shortcuts.showModal(); });
@@ -638,6 +925,7 @@
     else if (e.key === "r" || e.key === "n") { asNote.checked = e.key === "n"; onDraft(); input.focus(); }
     else if (e.key === "e") statusToggle.click();
     else if (e.key === "a") assignMe.click();
+    else if (e.key === "l") showLabelsMenu(labelsMenu.hidden);
     else handled = false;
     if (handled) e.preventDefault();  // the key is not also typed into what takes the focus
   });
