@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from contact_center.lib import payloads
 from contact_center.models import Agent, Conversation, Customer, Inbox
 
 
@@ -38,7 +39,7 @@ def access_conversation(agent: Agent, conversation_id: int) -> Conversation:
     # Labels are not prefetched: most callers (typing, read, writes that lock and reload) never build a
     # summary, and for the few that do, loading one conversation's labels lazily is the same one query.
     try:
-        return visible_conversations(agent).select_related("inbox", "customer", "assignee").get(pk=conversation_id)
+        return visible_conversations(agent).select_related(*payloads.SUMMARY_RELATED).get(pk=conversation_id)
     except (Conversation.DoesNotExist, ValueError, TypeError) as exc:
         raise AccessDenied(f"conversation {conversation_id!r} is not visible") from exc
 

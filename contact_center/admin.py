@@ -1,13 +1,13 @@
-"""Agents, inboxes and teams in Django admin, until the console's settings pages can edit them (the console issue).
+"""Agents, inboxes and teams in Django admin: the raw view, for what Console → Settings does not edit.
 
-The console's Settings page shows each inbox and its snippet; changing an inbox's allowed origins,
-business hours or any other ``config`` key happens here. The form checks what the widget would
-otherwise only log and ignore at run time, so a typo is refused when saved, not discovered by a visitor.
+Console → Settings (contact_center/views/settings_admin.py) is where admins usually change inboxes,
+agents and teams; it also reconnects the consoles of agents whose inboxes change, which saving here does
+not (they see the change after their next reload). Keys the settings pages have no field for are
+written here as JSON. The form checks what the widget would otherwise only log and
+ignore at run time, so a typo is refused when saved, not discovered by a visitor.
 """
 
 from __future__ import annotations
-
-from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import admin
@@ -15,21 +15,9 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from contact_center.actions.settings_admin import check_allowed_origins
 from contact_center.lib.availability import check_business_hours
-from contact_center.models import Agent, Inbox, Label, Team
-
-
-def check_allowed_origins(value) -> list[str]:
-    """A list of origins (``scheme://host[:port]``, nothing after it) or ``"*"``; raises ValidationError."""
-    if not isinstance(value, list):
-        raise ValidationError('a list of origins, like ["https://shop.example"]')
-    for origin in value:
-        if origin == "*":
-            continue
-        parts = urlsplit(origin) if isinstance(origin, str) else None
-        if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}:
-            raise ValidationError(f"{origin!r} is not an origin: write scheme://host[:port], e.g. https://shop.example")
-    return value
+from contact_center.models import Agent, Company, Inbox, Label, Team
 
 
 class InboxForm(forms.ModelForm):
@@ -76,6 +64,13 @@ class LabelAdmin(admin.ModelAdmin):
     # Console → Settings → Labels is where admins and supervisors usually keep them.
     list_display = ["name", "color", "description", "created_at"]
     search_fields = ["name", "description"]
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    # Agents usually create companies from the console's customer panel, by typing a new name.
+    list_display = ["name", "domain", "created_at"]
+    search_fields = ["name", "domain"]
 
 
 @admin.register(Agent)

@@ -1,4 +1,8 @@
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
+
+from contact_center import search_index
 
 
 class ContactCenterConfig(AppConfig):
@@ -8,3 +12,10 @@ class ContactCenterConfig(AppConfig):
 
     def ready(self):
         from contact_center import checks  # noqa: F401  (registers system checks)
+
+        post_migrate.connect(_repair_search_index, sender=self)
+
+
+def _repair_search_index(using, **kwargs):
+    """SQLite loses a table's triggers when a migration rebuilds the table: put back search's."""
+    search_index.repair(connections[using])

@@ -15,25 +15,31 @@ from django.core.exceptions import ValidationError
 
 from contact_center import history, presence
 from contact_center.access import AccessDenied, access_conversation, visible_inboxes
+from contact_center.actions import saved_views
 from contact_center.actions.agents import do_set_availability
 from contact_center.actions.conversations import (
     do_assign,
+    do_assign_team,
     do_change_status,
     do_mark_read,
     do_set_priority,
     do_snooze,
 )
-from contact_center.actions.customers import do_rename_customer
+from contact_center.actions.customer_profile import do_update_customer
+from contact_center.actions.customers import customer_updated_event
 from contact_center.actions.labels import do_set_labels
 from contact_center.actions.merging import do_merge, do_move_to_inbox
 from contact_center.actions.replies import do_add_note, do_send_reply
-from contact_center.actions.typing import do_send_agent_typing
+from contact_center.actions.typing import do_announce_viewing, do_send_agent_typing
 from contact_center.lib import payloads, recipients
 from contact_center.lib.sockets import JsonFrameConsumer, bad_frame
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
+# An admin changed what this agent may see (contact_center/actions/settings_admin.py): the inbox groups
+# were chosen at connect, so the socket closes and the console reconnects with the new set.
+CLOSE_MEMBERSHIP_CHANGED = 4001
 MAX_RESUME = 500
 
 
@@ -84,16 +90,20 @@ class AgentConsumer(JsonFrameConsumer):
             "reply": self.on_write,
             "note": self.on_write,
             "typing": self.on_typing,
+            "viewing": self.on_viewing,
             "read": self.on_read,
             "status": self.on_status,
             "snooze": self.on_snooze,
             "assign": self.on_assign,
             "priority": self.on_priority,
+            "team": self.on_team,
             "labels": self.on_labels,
             "merge": self.on_merge,
             "move": self.on_move,
             "customer": self.on_customer,
             "availability": self.on_availability,
+            "view.save": self.on_saved_view,
+            "view.delete": self.on_saved_view,
         }
         handler = handlers.get(content.get("type"))
         if handler is None:
@@ -103,6 +113,8 @@ class AgentConsumer(JsonFrameConsumer):
 
     async def cc_event(self, message):
         await self.send_json(message["event"])
+        if message["event"].get("type") == "membership.changed":
+            await self.close(code=CLOSE_MEMBERSHIP_CHANGED)
 
     async def on_hello(self, content):
         resume = content.get("resume") or {}
@@ -120,6 +132,15 @@ class AgentConsumer(JsonFrameConsumer):
             await self.send_json(bad_frame(exc.messages[0]))
             return
         await self.send_json({"type": "availability", "availability": value})
+
+    async def on_saved_view(self, content):
+        """Save or delete a saved view; every console of this agent gets the new list (``views``)."""
+        try:
+            await database_sync_to_async(_change_saved_view)(self.agent, content)
+        except ValidationError as exc:
+            await self.send_json(
+                {"type": "error", "code": "invalid", "message": exc.messages[0], "view": content.get("view")}
+            )
 
     async def on_sync(self, content):
         await self._replay(content.get("conversation"), content.get("after"))
@@ -144,11 +165,8 @@ class AgentConsumer(JsonFrameConsumer):
         if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
             await self.send_json(bad_frame("client_id is required"))
             return
-        action = do_send_reply if content["type"] == "reply" else do_add_note
         try:
-            entry = await database_sync_to_async(_write)(
-                action, self.agent, content.get("conversation"), content.get("body"), client_id
-            )
+            entry = await database_sync_to_async(_write)(self.agent, content, client_id)
         except AccessDenied:
             await self.send_json({"type": "error", "code": "not_found", "client_id": client_id})
             return
@@ -164,6 +182,14 @@ class AgentConsumer(JsonFrameConsumer):
         typing = content.get("typing") is True
         await self._for_conversation(
             content, lambda agent, conversation_id: do_send_agent_typing(agent, conversation_id, typing)
+        )
+
+    async def on_viewing(self, content):
+        """Ephemeral, like typing: the other consoles of the inbox hear ``agent.viewing``."""
+        typing, left = content.get("typing") is True, content.get("left") is True
+        await self._for_conversation(
+            content,
+            lambda agent, conversation_id: do_announce_viewing(agent, conversation_id, typing=typing, left=left),
         )
 
     async def on_read(self, content):
@@ -191,6 +217,14 @@ class AgentConsumer(JsonFrameConsumer):
             content, lambda agent, conversation_id: do_assign(agent, conversation_id, content.get("assignee"))
         )
 
+    async def on_team(self, content):
+        if "team" not in content:
+            await self.send_json(bad_frame("team is a team id or null", conversation=content.get("conversation")))
+            return
+        await self._change(
+            content, lambda agent, conversation_id: do_assign_team(agent, conversation_id, content.get("team"))
+        )
+
     async def on_priority(self, content):
         await self._change(
             content, lambda agent, conversation_id: do_set_priority(agent, conversation_id, content.get("priority"))
@@ -213,18 +247,23 @@ class AgentConsumer(JsonFrameConsumer):
         )
 
     async def on_customer(self, content):
-        """Rename a customer; answered with ``customer.updated`` (which every console of theirs gets too)."""
+        """Change a customer's profile (the frame's other fields); answered with ``customer.updated``, which
+        every console of their inboxes gets too when something changed."""
         customer_id = content.get("customer")
+        changes = {key: value for key, value in content.items() if key not in ("type", "customer")}
         try:
             if isinstance(customer_id, bool) or not isinstance(customer_id, int):
                 raise AccessDenied("no such customer")
-            await database_sync_to_async(do_rename_customer)(self.agent, customer_id, content.get("name"))
+            unchanged = await database_sync_to_async(_update_customer)(self.agent, customer_id, changes)
         except AccessDenied:
             await self.send_json({"type": "error", "code": "not_found", "customer": customer_id})
         except ValidationError as exc:
-            await self.send_json(
-                {"type": "error", "code": "invalid", "message": exc.messages[0], "customer": customer_id}
-            )
+            field = next(iter(exc.message_dict), None) if hasattr(exc, "error_dict") else None
+            error = {"type": "error", "code": "invalid", "message": exc.messages[0], "customer": customer_id}
+            await self.send_json({**error, "field": None if field == "__all__" else field})
+        else:
+            if unchanged is not None:
+                await self.send_json(unchanged)
 
     async def _change(self, content, call):
         """Run a conversation action and answer the sender with the summary as saved."""
@@ -250,14 +289,36 @@ class AgentConsumer(JsonFrameConsumer):
         return None
 
 
+def _change_saved_view(agent, content) -> None:
+    if content["type"] == "view.save":
+        saved_views.do_save_view(agent, content.get("name"), content.get("filters"), content.get("shared", False))
+    else:
+        saved_views.do_delete_view(agent, content.get("view"))
+
+
 def _summary(agent, conversation_id: int) -> dict:
     return payloads.conversation_summary(access_conversation(agent, conversation_id))
 
 
-def _write(action, agent, conversation_id, body, client_id) -> dict:
+def _update_customer(agent, customer_id: int, changes: dict) -> dict | None:
+    """Apply the changes; when there were none, the ``customer.updated`` the sender gets instead of the
+    published one (None when that is on its way)."""
+    update = do_update_customer(agent, customer_id, changes)
+    return None if update.changed else customer_updated_event(update.customer)
+
+
+def _write(agent, content: dict, client_id: str) -> dict:
+    """A ``reply`` or ``note`` frame written; ``via`` (replies only) and ``attachments`` are passed on."""
     try:
-        conversation_id = int(conversation_id)
+        conversation_id = int(content.get("conversation"))
     except (TypeError, ValueError) as exc:
         raise AccessDenied("no such conversation") from exc
-    entry = action(agent, conversation_id, body if isinstance(body, str) else "", client_id=client_id)
+    body = content.get("body")
+    fields = {"client_id": client_id, "attachments": content.get("attachments")}
+    if content["type"] == "reply":
+        fields["via"] = content.get("via")
+    elif content.get("via") is not None:
+        raise ValidationError("a note goes to no one: via is for replies")
+    action = do_send_reply if content["type"] == "reply" else do_add_note
+    entry = action(agent, conversation_id, body if isinstance(body, str) else "", **fields)
     return payloads.entry_for_agent(entry)

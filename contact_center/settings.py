@@ -265,6 +265,18 @@ PARLEY_RATE_LIMITS = {
 }
 # The knowledge base's search backend (kb/search.py), a dotted path resolved on first use.
 PARLEY_KB_SEARCH = "kb.search.TermMatchSearch"
+# Where readers find an article, so agents can link one in a reply (kb.search.article_urls): an http(s)
+# URL with {slug} or {id} in it, e.g. https://help.shop.example/articles/{slug}. Unset: no links.
+PARLEY_KB_ARTICLE_URL = (env.get_str("PARLEY_KB_ARTICLE_URL") or "").strip()
+_kb_url = urlsplit(PARLEY_KB_ARTICLE_URL)
+if PARLEY_KB_ARTICLE_URL and (
+    _kb_url.scheme not in {"http", "https"}
+    or not _kb_url.hostname
+    or not ("{slug}" in PARLEY_KB_ARTICLE_URL or "{id}" in PARLEY_KB_ARTICLE_URL)
+):
+    raise ImproperlyConfigured(
+        f"PARLEY_KB_ARTICLE_URL={PARLEY_KB_ARTICLE_URL!r} is an http(s) URL with {{slug}} or {{id}}"
+    )
 # Only behind a proxy that overwrites X-Forwarded-For: otherwise a client picks its own address.
 PARLEY_TRUST_X_FORWARDED_FOR = env.get_bool("PARLEY_TRUST_X_FORWARDED_FOR", default=False)
 # Attachment links in message payloads are signed and stop working after this many seconds.

@@ -24,6 +24,19 @@ class TransportError(Exception):
 
 
 @dataclass(frozen=True)
+class OutboundAttachment:
+    """A file an outbound entry carries. ``url`` is a signed link that expires after
+    ``PARLEY_ATTACHMENT_URL_MAX_AGE``; ``path`` names the file in Django's default storage, for
+    transports that send the bytes themselves (email)."""
+
+    filename: str
+    content_type: str
+    size: int
+    url: str
+    path: str
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     """Everything a transport needs, as plain data: transports never touch the ORM."""
 
@@ -39,8 +52,18 @@ class OutboundMessage:
     # The entry as the customer sees it (the widget forwards this over the visitor socket).
     public_entry: dict[str, Any]
     # The PARLEY_TRANSPORTS key chosen when the delivery was queued: usually the inbox's kind, "email"
-    # for widget conversations answered by email (offline mode) and for transcripts.
+    # for widget conversations answered by email (offline mode) and for transcripts, the channel of the
+    # inbox a reply goes out through when the agent chose another address (``via``, actions/reply_via.py).
     transport: str = ""
+    # The entry's files, in upload order. Channels that cannot carry files send ``text_with_links``.
+    attachments: tuple[OutboundAttachment, ...] = ()
+
+    def text_with_links(self, files: tuple[OutboundAttachment, ...] | None = None) -> str:
+        """``body`` followed by one line per file of ``files`` (all of them by default): its name and
+        signed link. What a text-only channel (SMS) sends instead of the files themselves."""
+        files = self.attachments if files is None else files
+        lines = [f"{f.filename}: {f.url}" for f in files]
+        return "\n\n".join(part for part in (self.body, "\n".join(lines)) if part)
 
 
 class Transport:

@@ -2,7 +2,8 @@
 
 The backend is ``settings.PARLEY_KB_SEARCH`` (a dotted path, resolved on first use), so the knowledge-base
 issue can bring full-text search (PostgreSQL FTS, SQLite FTS5) without touching its callers. This module is
-the kb's public face: other apps call ``suggest`` and ``visible_article`` and never read kb models.
+the kb's public face: other apps call ``suggest``, ``visible_article`` and ``article_urls`` and never read kb
+models.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
@@ -153,3 +155,19 @@ def backend() -> SearchBackend:
 def suggest(inbox_id: int, text: str, limit: int = 3) -> list[Suggestion]:
     """Up to ``limit`` articles for a visitor of ``inbox_id`` who is typing ``text``, best first."""
     return backend().suggest(inbox_id, text, limit)
+
+
+def links_enabled() -> bool:
+    """Whether articles have a public address agents can link (``settings.PARLEY_KB_ARTICLE_URL``)."""
+    return bool(settings.PARLEY_KB_ARTICLE_URL)
+
+
+def article_urls(article_ids: list[int]) -> dict[int, str]:
+    """The public address of each article of ``article_ids`` (``PARLEY_KB_ARTICLE_URL`` with its
+    ``{slug}`` and ``{id}`` filled in); empty, without a query, while no address is configured. Drafts
+    have none: a link to them would not open for the customer."""
+    template = settings.PARLEY_KB_ARTICLE_URL
+    if not template or not article_ids:
+        return {}
+    found = Article.objects.filter(pk__in=article_ids, published=True).values_list("pk", "slug")
+    return {pk: template.replace("{slug}", quote(slug, safe="")).replace("{id}", str(pk)) for pk, slug in found}

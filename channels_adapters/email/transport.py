@@ -6,6 +6,7 @@ the first byte) and ``PARLEY_MAIL_FROM``; docs/configuration.md.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
@@ -14,10 +15,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiosmtplib
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import default_storage
 
-from contact_center.transports import OutboundMessage, Transport, TransportError
+from contact_center.transports import OutboundAttachment, OutboundMessage, Transport, TransportError
 
 SMTP_TIMEOUT_SECONDS = 30
+# Files attached to one mail, together. Base64 adds a third, and many mail systems refuse messages
+# over 20-25 MB: files beyond this go as links in the text instead (OutboundMessage.text_with_links).
+MAX_ATTACHED_BYTES = 15 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,8 @@ def message_id(idempotency_key: str, mail_from: str) -> str:
 
 
 def build_email(message: OutboundMessage, mail_from: str) -> EmailMessage:
+    """The mail of ``message``: its text, and its files attached (reading them from storage blocks: call
+    it off the event loop). Files past ``MAX_ATTACHED_BYTES`` are linked at the end of the text."""
     if message.to_kind != "email" or not message.to_value:
         raise TransportError("this conversation has no email address to reply to", permanent=True)
     inbox_name = message.inbox.get("name") or "Support"
@@ -78,12 +85,39 @@ def build_email(message: OutboundMessage, mail_from: str) -> EmailMessage:
     email["Subject"] = message.subject or f"Your conversation with {inbox_name}"
     email["Date"] = formatdate(usegmt=True)
     email["Message-ID"] = message_id(message.idempotency_key, mail_from)
-    email.set_content(message.body)
+    attached, linked = _split_by_size(message.attachments)
+    email.set_content(message.text_with_links(linked) if linked else message.body)
+    for file in attached:
+        maintype, _, subtype = file.content_type.partition("/")
+        email.add_attachment(
+            _read(file), maintype=maintype or "application", subtype=subtype or "octet-stream", filename=file.filename
+        )
     return email
 
 
+def _split_by_size(files: tuple[OutboundAttachment, ...]):
+    """(files to attach, files to link): in order, attached while they fit in ``MAX_ATTACHED_BYTES``."""
+    attached, linked, total = [], [], 0
+    for file in files:
+        if total + file.size <= MAX_ATTACHED_BYTES:
+            attached.append(file)
+            total += file.size
+        else:
+            linked.append(file)
+    return attached, tuple(linked)
+
+
+def _read(file: OutboundAttachment) -> bytes:
+    try:
+        with default_storage.open(file.path, "rb") as stored:
+            return stored.read()
+    except OSError as exc:
+        # Retried: a worker that does not see MEDIA_ROOT (a volume not mounted yet) may see it later.
+        raise TransportError(f"attachment {file.filename!r} cannot be read: {exc}") from exc
+
+
 class EmailTransport(Transport):
-    """Sends the entry as a plain-text email to ``message.to_value``.
+    """Sends the entry as a plain-text email to ``message.to_value``, with its files attached.
 
     A refused recipient or any other 5xx answer is permanent (the delivery goes dead and the console
     shows it failed); a connection problem, a timeout or a 4xx answer is retried by the outbox.
@@ -99,7 +133,7 @@ class EmailTransport(Transport):
             config = parse_smtp_url(url)
         except ImproperlyConfigured as exc:
             raise TransportError(str(exc)) from exc
-        email = build_email(message, mail_from)
+        email = await asyncio.to_thread(build_email, message, mail_from)
         try:
             await aiosmtplib.send(
                 email,

@@ -1,4 +1,5 @@
-"""What agents change about a conversation as a whole: status, snooze, assignee, priority, read position.
+"""What agents change about a conversation as a whole: status, snooze, assignee, team, priority, read
+position.
 
 Every change is an activity entry on the timeline, written under the conversation's row lock and
 published with the new summary to every console of the inbox, so open lists and threads update live.
@@ -19,7 +20,7 @@ from contact_center.actions.events import send_event_on_commit
 from contact_center.actions.timeline import append_activity, lock_conversation
 from contact_center.lib import recipients
 from contact_center.lib.csat import csat_enabled, csat_request
-from contact_center.models import Agent, Conversation, TimelineEntry
+from contact_center.models import Agent, Conversation, Team, TimelineEntry
 
 _STATUS_WORDS = {
     Conversation.Status.OPEN: "Reopened",
@@ -205,6 +206,42 @@ def do_assign(agent: Agent, conversation_id: int, assignee_id: int | None) -> Co
     return conversation
 
 
+def check_team(team_id) -> Team | None:
+    """The team, or None for "no team"; raises ValidationError for anything else."""
+    if team_id is None:
+        return None
+    if isinstance(team_id, bool) or not isinstance(team_id, int):
+        raise ValidationError("team is a team id or null")
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        raise ValidationError("there is no such team")
+    return team
+
+
+def do_assign_team(agent: Agent, conversation_id: int, team_id: int | None) -> Conversation:
+    """Give the conversation to a team (its Team view lists it), or to no team (None).
+
+    The assignee, if any, stays: a team and a person are two levels, as in Zendesk's group and
+    assignee. Raises ``AccessDenied`` and ``ValidationError`` (an unknown team).
+    """
+    team = check_team(team_id)
+    conversation = access_conversation(agent, conversation_id)
+    with transaction.atomic():
+        conversation = lock_conversation(conversation.pk)
+        previous = conversation.team
+        if conversation.team_id == (team.pk if team else None):
+            return conversation
+        conversation.team = team
+        conversation.save(update_fields=["team"])
+        append_activity(
+            conversation,
+            body=f"Assigned to team {team.name}" if team else f"Removed from team {previous.name}",
+            author=agent,
+            payload={"event": "team", "from": previous.pk if previous else None, "to": team.pk if team else None},
+        )
+    return conversation
+
+
 def check_priority(priority) -> int:
     if isinstance(priority, bool) or priority not in Conversation.Priority.values:
         names = ", ".join(f"{value} ({label.lower()})" for value, label in Conversation.Priority.choices)
@@ -254,5 +291,10 @@ def do_mark_read(agent: Agent, conversation_id: int, seq: int) -> int | None:
         return None
     send_event_on_commit(
         {"type": "read", "conversation": conversation.pk, "seq": public_seq}, recipients.visitor_groups(conversation)
+    )
+    # Consoles take it off their unread counts (the read position is the inbox's, not one agent's).
+    send_event_on_commit(
+        {"type": "conversation.read", "conversation": conversation.pk, "seq": public_seq},
+        recipients.agent_groups(conversation),
     )
     return public_seq

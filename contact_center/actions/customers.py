@@ -21,7 +21,6 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from contact_center.access import access_customer
 from contact_center.actions.events import send_event_on_commit
 from contact_center.lib import recipients
 from contact_center.lib.identity import normalize_identity, site_user_value, user_hash_matches
@@ -394,23 +393,27 @@ def _done(inbox: Inbox, customer: Customer, previous_id: int | None, merged_from
 def publish_customer(customer: Customer, *, merged_from: int | None = None, also_inbox_id: int | None = None) -> None:
     """Tell the agents of every inbox the customer has conversations in (and ``also_inbox_id``) what the
     customer looks like now: ``customer.updated`` after commit."""
-    verified = customer.identities.filter(verified=True).exists()
     inbox_ids = set(customer.conversations.values_list("inbox_id", flat=True).distinct())
     if also_inbox_id is not None:
         inbox_ids.add(also_inbox_id)
     send_event_on_commit(
-        {
-            "type": "customer.updated",
-            "customer": {
-                "id": customer.pk,
-                "name": str(customer),
-                "attributes": customer.attributes,
-                "verified": verified,
-            },
-            "merged_from": merged_from,
-        },
+        customer_updated_event(customer, merged_from=merged_from),
         [recipients.inbox_group(inbox_id) for inbox_id in sorted(inbox_ids)],
     )
+
+
+def customer_updated_event(customer: Customer, *, merged_from: int | None = None) -> dict[str, Any]:
+    """The ``customer.updated`` event (docs/protocols/console-socket.md): who the customer is now."""
+    return {
+        "type": "customer.updated",
+        "customer": {
+            "id": customer.pk,
+            "name": str(customer),
+            "attributes": customer.attributes,
+            "verified": customer.identities.filter(verified=True).exists(),
+        },
+        "merged_from": merged_from,
+    }
 
 
 NAME_MAX = 200
@@ -420,22 +423,12 @@ def do_rename_customer(agent: Agent, customer_id: int, name) -> Customer:
     """An agent corrects the customer's name (blank: back to "Customer #id"). Publishes ``customer.updated``.
 
     Raises ``AccessDenied`` when the agent sees none of the customer's conversations and
-    ``ValidationError`` for a name that is not text or is too long.
+    ``ValidationError`` for a name that is not text or is too long. The name alone of
+    ``customer_profile.do_update_customer``, which imports this module (hence the import here).
     """
-    if not isinstance(name, str):
-        raise ValidationError("name is text")
-    name = " ".join(name.split())
-    if len(name) > NAME_MAX:
-        raise ValidationError(f"name is at most {NAME_MAX} characters")
-    customer = access_customer(agent, customer_id)
-    with transaction.atomic():
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        if customer.name == name:
-            return customer
-        customer.name = name
-        customer.save(update_fields=["name"])
-        publish_customer(customer)
-    return customer
+    from contact_center.actions.customer_profile import do_update_customer
+
+    return do_update_customer(agent, customer_id, {"name": name}).customer
 
 
 def _optional_text(value: Any, name: str, limit: int) -> str:

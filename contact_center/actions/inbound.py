@@ -115,6 +115,7 @@ def _find_or_open_conversation(
             customer=customer,
             inbox=inbox,
             identity=identity,
+            team_id=inbox.team_id,  # the inbox's team takes its new conversations
             subject=envelope.subject[:255],
             last_activity_at=timezone.now(),
         )

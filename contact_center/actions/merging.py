@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from contact_center.access import access_conversation, assignable_agents, visible_conversations, visible_inboxes
@@ -25,8 +25,9 @@ def do_merge(agent: Agent, source_id: int, target_id: int) -> Conversation:
     Both must be the same customer's, in the same inbox, and visible to ``agent``. The target's
     timeline gains an activity line ("Merged conversation #12 into this one") followed by every
     entry of the source in its original order, renumbered after the target's. Mentions and survey
-    ratings follow their entries. The target is reopened if the source was open (someone is
-    waiting), takes the higher priority, and the source's assignee when it had none. The source is
+    ratings follow their entries; the target gains the source's labels. The target is reopened if
+    the source was open (someone is waiting), takes the higher priority, and the source's assignee
+    when it had none. The source is
     left empty and resolved, pointing at the target (``merged_into``) so links, email replies and
     widgets still naming it arrive in the target. Raises ``AccessDenied`` and ``ValidationError``.
     Returns the target as saved.
@@ -42,6 +43,11 @@ def do_merge(agent: Agent, source_id: int, target_id: int) -> Conversation:
         locked = {pk: lock_conversation(pk) for pk in sorted([source_id, target_id])}
         source, target = locked[source_id], locked[target_id]
         _check_mergeable(source, target)
+        extra_labels = [label for label in source.labels.all() if label not in set(target.labels.all())]
+        if extra_labels:
+            target.labels.add(*extra_labels)
+            # Summaries are built from the prefetched labels, which add() dropped: load them again.
+            prefetch_related_objects([target], "labels")
         # Someone is waiting in an open source: the merged conversation must not stay closed. Reopened
         # first, so every activity line is published in seq order and no console sees a gap.
         previous = target.status

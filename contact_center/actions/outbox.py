@@ -23,8 +23,9 @@ from django.utils import timezone
 
 from contact_center.actions.timeline import lock_conversation, publish_entry
 from contact_center.lib import payloads
-from contact_center.models import Delivery, TimelineEntry
-from contact_center.transports import OutboundMessage
+from contact_center.lib.attachment_links import attachment_url
+from contact_center.models import Delivery, Inbox, TimelineEntry
+from contact_center.transports import OutboundAttachment, OutboundMessage
 
 # Workers wait on this channel between polls, so a new delivery goes out at once instead of at the
 # next poll. Losing a wake-up costs one poll interval, nothing more.
@@ -104,6 +105,12 @@ def load_outbound(delivery_id: int) -> OutboundMessage:
     if conversation.reply_email:
         # Offline mode: the visitor left an address for the answer (models/conversation.py).
         to_kind, to_value = "email", conversation.reply_email
+    via = entry.payload.get("via")
+    if isinstance(via, dict):
+        # The agent chose another address of the customer (actions/reply_via.py), and the inbox to send
+        # from; should that inbox be gone since, the conversation's own still names the sender.
+        to_kind, to_value = via.get("kind"), via.get("value")
+        inbox = Inbox.objects.filter(pk=via.get("inbox")).first() or inbox
     mail = entry.payload.get("email")
     if isinstance(mail, dict):
         # An email composed by Parley (a transcript): its own recipient, subject and text.
@@ -128,6 +135,18 @@ def load_outbound(delivery_id: int) -> OutboundMessage:
         # Empty for an internal entry that carries an email of its own (a transcript): nothing to show.
         public_entry=payloads.entry_for_visitor(entry) if entry.public_seq is not None else {},
         transport=delivery.transport,
+        attachments=_outbound_attachments(entry),
+    )
+
+
+def _outbound_attachments(entry: TimelineEntry) -> tuple[OutboundAttachment, ...]:
+    if not entry.payload.get("attachments"):
+        return ()
+    return tuple(
+        OutboundAttachment(
+            filename=a.filename, content_type=a.content_type, size=a.size, url=attachment_url(a), path=a.file.name
+        )
+        for a in entry.attachments.order_by("pk")
     )
 
 

@@ -121,7 +121,7 @@ def lock_conversation(conversation_id: int) -> Conversation:
     """The conversation, row-locked for the rest of the transaction, with what summaries need."""
     return (
         Conversation.objects.select_for_update(of=("self",))
-        .select_related("inbox", "customer", "assignee")
+        .select_related(*payloads.SUMMARY_RELATED)
         .prefetch_related("labels")
         .get(pk=conversation_id)
     )

@@ -34,6 +34,32 @@ def do_send_agent_typing(agent: Agent, conversation_id: int, typing: bool) -> No
     )
 
 
+# A console repeats its "viewing" signal this often; the others forget a viewer not heard from for
+# VIEWING_TTL_SECONDS (a closed laptop says no goodbye). The console uses the same numbers.
+VIEWING_EVERY_SECONDS = 10
+VIEWING_TTL_SECONDS = 25
+
+
+def do_announce_viewing(agent: Agent, conversation_id: int, *, typing: bool, left: bool = False) -> None:
+    """Tell the other consoles of the inbox that ``agent`` has the conversation open (``typing``: is
+    writing in it, reply or note), or closed it (``left``): the collision warning.
+
+    Ephemeral like every typing signal: nothing is stored. Raises ``AccessDenied`` when the agent may
+    not see the conversation.
+    """
+    conversation = access_conversation(agent, conversation_id)
+    send_event_on_commit(
+        {
+            "type": "agent.viewing",
+            "conversation": conversation.pk,
+            "agent": {"id": agent.pk, "name": agent.public_name},
+            "state": "left" if left else "typing" if typing else "viewing",
+            "ttl": VIEWING_TTL_SECONDS,
+        },
+        recipients.agent_groups(conversation),
+    )
+
+
 def do_send_visitor_typing(inbox_id: int, customer_id: int, conversation_id: int, preview: str) -> None:
     """Show the agents of the inbox what the visitor is typing; an empty preview clears it.
 

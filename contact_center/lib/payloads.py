@@ -73,6 +73,11 @@ def attachment_payload(attachment: Attachment) -> dict[str, Any]:
     }
 
 
+# What ``conversation_summary`` reads across relations: select_related(*SUMMARY_RELATED) wherever
+# summaries are built, or each one costs a query per relation.
+SUMMARY_RELATED = ("inbox", "customer", "assignee", "team")
+
+
 def conversation_summary(conversation: Conversation) -> dict[str, Any]:
     """The row a console list shows. Expects customer, inbox and assignee to be loaded; readers of many
     conversations prefetch ``labels`` too (one conversation alone costs one query for them)."""
@@ -83,6 +88,7 @@ def conversation_summary(conversation: Conversation) -> dict[str, Any]:
         "customer": {"id": conversation.customer_id, "name": str(conversation.customer)},
         "status": conversation.status,
         "assignee": {"id": assignee.pk, "name": assignee.public_name} if assignee else None,
+        "team": {"id": conversation.team_id, "name": conversation.team.name} if conversation.team_id else None,
         "priority": conversation.priority,
         "snoozed_until": conversation.snoozed_until.isoformat() if conversation.snoozed_until else None,
         "subject": conversation.subject,
@@ -123,18 +129,24 @@ def conversation_heading(conversation: Conversation) -> dict[str, Any]:
 
 
 def customer_for_agent(customer) -> dict[str, Any]:
-    """The customer as the console's sidebar shows them. Expects ``identities`` prefetched.
+    """The customer as the console's sidebar shows them. Expects ``company`` and ``account_owner``
+    joined in and ``identities`` and ``labels`` prefetched.
 
     Widget visitor ids are left out: they are random tokens of the visitor's browser, not a way to
     reach anyone, and an agent has no use for them.
     """
     identities = sorted((i for i in customer.identities.all() if i.kind != "visitor"), key=lambda i: (i.kind, i.value))
+    company, owner = customer.company, customer.account_owner
+    labels = sorted(customer.labels.all(), key=lambda label: (label.name.lower(), label.pk))
     return {
         "id": customer.pk,
         "name": customer.name,
         "display_name": str(customer),
         "attributes": customer.attributes,
         "identities": [{"kind": i.kind, "value": i.value, "verified": i.verified} for i in identities],
+        "company": {"id": company.pk, "name": company.name, "domain": company.domain} if company else None,
+        "account_owner": {"id": owner.pk, "name": owner.public_name} if owner else None,
+        "labels": [label_payload(label) for label in labels],
         "created_at": customer.created_at.isoformat(),
         "last_seen_at": customer.last_seen_at.isoformat() if customer.last_seen_at else None,
     }

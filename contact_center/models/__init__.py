@@ -3,6 +3,7 @@
 from contact_center.models.agent import Agent
 from contact_center.models.attachment import Attachment
 from contact_center.models.canned import CannedResponse
+from contact_center.models.company import Company
 from contact_center.models.conversation import Conversation
 from contact_center.models.customer import Customer
 from contact_center.models.identity import Identity
@@ -19,6 +20,7 @@ __all__ = [
     "Agent",
     "Attachment",
     "CannedResponse",
+    "Company",
     "Conversation",
     "Customer",
     "Delivery",

@@ -7,22 +7,36 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import render
 
-from contact_center import history, lists
+from contact_center import history, lists, search
 from contact_center.access import (
     AccessDenied,
     access_conversation,
     access_customer,
     assignable_agents,
     visible_conversations,
+    visible_inboxes,
 )
-from contact_center.actions import merging
+from contact_center.actions import merging, reply_via, saved_views
+from contact_center.actions.customer_profile import account_owners
 from contact_center.lib import payloads
-from contact_center.models import Customer
+from contact_center.models import Company, Customer, Inbox, Team
+from kb import search as kb_search
 
 
 @login_required
 def index(request: HttpRequest):
-    return render(request, "console/index.html")
+    # The list filters' choices: what this agent can narrow a list to.
+    return render(
+        request,
+        "console/index.html",
+        {
+            "inboxes": visible_inboxes(request.user).order_by("name", "pk"),
+            "teams": Team.objects.order_by("name"),
+            "channels": Inbox.Kind.choices,
+            # The reply box's "Knowledge base" button: only when articles have an address to link.
+            "kb_links": kb_search.links_enabled(),
+        },
+    )
 
 
 @login_required
@@ -38,9 +52,29 @@ def conversation_list(request: HttpRequest) -> JsonResponse:
 
 
 @login_required
+def saved_view_list(request: HttpRequest) -> JsonResponse:
+    """The agent's saved views and the shared ones (contact_center/actions/saved_views.py)."""
+    views = saved_views.visible_views(request.user)
+    return JsonResponse({"views": [saved_views.view_payload(view, request.user) for view in views]})
+
+
+@login_required
 def conversation_counts(request: HttpRequest) -> JsonResponse:
     """How many open conversations each view holds, for the console's view tabs."""
-    return JsonResponse({"open": lists.view_counts(request.user)})
+    return JsonResponse(lists.view_counts(request.user))
+
+
+@login_required
+def search_results(request: HttpRequest) -> JsonResponse:
+    """One page of search results: ``?q=&kind=messages|conversations|customers&cursor=``
+    (contact_center/search.py). Answers the results and the cursor of the next page."""
+    try:
+        page = search.search(
+            request.user, request.GET.get("q"), request.GET.get("kind"), request.GET.get("cursor") or None
+        )
+    except ValidationError as exc:
+        return JsonResponse({"error": exc.messages[0]}, status=400)
+    return JsonResponse(page)
 
 
 @login_required
@@ -68,6 +102,8 @@ def conversation_entries(request: HttpRequest, conversation_id: int) -> JsonResp
             "assignees": [
                 {"id": agent.pk, "name": agent.public_name} for agent in assignable_agents(conversation.inbox_id)
             ],
+            # What the team menu offers: every team (a conversation may go to any).
+            "teams": [{"id": team.pk, "name": team.name} for team in Team.objects.order_by("name")],
             # What "Merge into" offers: the customer's other conversations in this inbox.
             "merge_targets": [
                 {
@@ -82,6 +118,8 @@ def conversation_entries(request: HttpRequest, conversation_id: int) -> JsonResp
             "move_targets": [
                 {"id": inbox.pk, "name": inbox.name} for inbox in merging.move_targets(request.user, conversation)
             ],
+            # What "Reply via" offers: the conversation's own channel, then the customer's other addresses.
+            "reply_options": reply_via.reply_options(request.user, conversation),
         }
     )
 
@@ -105,16 +143,21 @@ CUSTOMER_CONVERSATIONS = 20
 
 @login_required
 def customer_profile(request: HttpRequest, customer_id: int) -> JsonResponse:
-    """The customer's identities and attributes, and their conversations the agent may see, newest first."""
+    """The customer's profile, their conversations the agent may see (newest first), and who the
+    account-owner menu offers (any active agent)."""
     try:
         customer = access_customer(request.user, customer_id)
     except AccessDenied as exc:
         raise Http404("no such customer") from exc
-    customer = Customer.objects.prefetch_related("identities").get(pk=customer.pk)
+    customer = (
+        Customer.objects.select_related("company", "account_owner")
+        .prefetch_related("identities", "labels")
+        .get(pk=customer.pk)
+    )
     conversations = (
         visible_conversations(request.user)
         .filter(customer=customer, merged_into__isnull=True)
-        .select_related("inbox", "customer", "assignee")
+        .select_related(*payloads.SUMMARY_RELATED)
         .prefetch_related("labels")
         .order_by("-created_at", "-pk")[:CUSTOMER_CONVERSATIONS]
     )
@@ -122,5 +165,22 @@ def customer_profile(request: HttpRequest, customer_id: int) -> JsonResponse:
         {
             "customer": payloads.customer_for_agent(customer),
             "conversations": [payloads.conversation_summary(c) for c in conversations],
+            "owners": [{"id": agent.pk, "name": agent.public_name} for agent in account_owners()],
         }
+    )
+
+
+# Companies the company field suggests as the agent types.
+COMPANY_SUGGESTIONS = 20
+
+
+@login_required
+def company_list(request: HttpRequest) -> JsonResponse:
+    """Companies whose name contains ``?q=`` (all without it), by name: the first 20. Any agent."""
+    companies = Company.objects.all()
+    query = " ".join(request.GET.get("q", "").split())
+    if query:
+        companies = companies.filter(name__icontains=query)
+    return JsonResponse(
+        {"companies": [{"id": c.pk, "name": c.name, "domain": c.domain} for c in companies[:COMPANY_SUGGESTIONS]]}
     )

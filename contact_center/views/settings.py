@@ -1,11 +1,10 @@
-"""Console settings pages: inboxes (read-only; edited in Django admin for now), canned responses and labels."""
+"""Console settings pages: canned responses and labels. Inboxes, agents and teams: views/settings_admin.py."""
 
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,25 +22,8 @@ from contact_center.actions.labels import (
     do_save_label,
 )
 from contact_center.lib import payloads
-from contact_center.models import Agent, CannedResponse, Inbox, Label
+from contact_center.models import CannedResponse, Label
 from contact_center.models.label import PALETTE
-
-
-def embed_snippet(inbox: Inbox) -> str:
-    """The tag a site pastes into its pages to show ``inbox``'s widget (docs/widget.md)."""
-    return f'<script src="{settings.PUBLIC_BASE_URL}/widget/loader.js" data-inbox="{inbox.public_key}" async></script>'
-
-
-@login_required
-def inboxes(request: HttpRequest):
-    """Every inbox, and for widget inboxes the snippet to copy and the origins allowed to embed it. Admins only."""
-    if request.user.role != Agent.Role.ADMIN:
-        raise PermissionDenied("only admins see inbox settings")
-    rows = [
-        {"inbox": inbox, "snippet": embed_snippet(inbox) if inbox.kind == Inbox.Kind.WIDGET else None}
-        for inbox in Inbox.objects.order_by("name", "pk")
-    ]
-    return render(request, "console/settings_inboxes.html", {"rows": rows})
 
 
 class CannedResponseForm(forms.ModelForm):

@@ -1,4 +1,4 @@
-"""actions.conversations: snoozing (and waking), assigning and prioritising a conversation."""
+"""actions.conversations: snoozing (and waking), assigning (to an agent, to a team) and prioritising a conversation."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from django.utils import timezone
 from contact_center.access import AccessDenied
 from contact_center.actions.conversations import (
     do_assign,
+    do_assign_team,
     do_change_status,
     do_set_priority,
     do_snooze,
     do_wake_snoozed,
 )
 from contact_center.actions.inbound import do_receive_inbound
-from contact_center.models import Agent, Conversation, TimelineEntry
+from contact_center.models import Agent, Conversation, Team, TimelineEntry
 from tests.conftest import visitor_envelope
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +205,50 @@ def test_it_sets_the_priority_once(conversation, alice, published, django_captur
 def test_it_refuses_an_unknown_priority(conversation, alice, priority):
     with pytest.raises(ValidationError, match="priority is one of"):
         do_set_priority(alice, conversation.pk, priority)
+
+
+# --- Team -----------------------------------------------------------------------------------------
+
+
+def test_it_gives_the_conversation_to_a_team_and_keeps_the_assignee(
+    conversation, alice, published, django_capture_on_commit_callbacks
+):
+    returns = Team.objects.create(name="Returns")
+    do_assign(alice, conversation.pk, alice.pk)
+    published.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_assign_team(alice, conversation.pk, returns.pk)
+
+    conversation.refresh_from_db()
+    assert (conversation.team_id, conversation.assignee_id) == (returns.pk, alice.pk)
+    [(event, _)] = published
+    assert event["entry"]["body"] == "Assigned to team Returns"
+    assert event["entry"]["payload"] == {"event": "team", "from": None, "to": returns.pk}
+    assert event["conversation"]["team"] == {"id": returns.pk, "name": "Returns"}
+
+
+def test_it_takes_the_conversation_away_from_its_team_and_setting_it_again_writes_nothing(conversation, alice):
+    returns = Team.objects.create(name="Returns")
+    do_assign_team(alice, conversation.pk, returns.pk)
+    do_assign_team(alice, conversation.pk, returns.pk)
+
+    do_assign_team(alice, conversation.pk, None)
+
+    assert [a.body for a in activities(conversation)] == ["Assigned to team Returns", "Removed from team Returns"]
+
+
+@pytest.mark.parametrize("team", ["Returns", True, 999_999])
+def test_it_refuses_what_is_not_a_team(conversation, alice, team):
+    with pytest.raises(ValidationError):
+        do_assign_team(alice, conversation.pk, team)
+
+
+def test_a_new_conversation_goes_to_its_inboxs_team(website):
+    returns = Team.objects.create(name="Returns")
+    website.team = returns
+    website.save()
+
+    entry = do_receive_inbound(visitor_envelope(website, visitor="sam", external_id="s1")).entry
+
+    assert Conversation.objects.get(pk=entry.conversation_id).team_id == returns.pk

@@ -115,7 +115,11 @@ def test_it_stores_the_public_seq_of_what_the_agent_read_and_tells_the_visitor(
         assert do_mark_read(alice, conversation.pk, 3) == 2
 
     assert Conversation.objects.get().agent_read_seq == 2
-    assert published == [({"type": "read", "conversation": conversation.pk, "seq": 2}, [vera_group(conversation)])]
+    assert published == [
+        ({"type": "read", "conversation": conversation.pk, "seq": 2}, [vera_group(conversation)]),
+        # ... and every console of the inbox, whose unread counts drop it.
+        ({"type": "conversation.read", "conversation": conversation.pk, "seq": 2}, [f"inbox.{website.pk}"]),
+    ]
 
 
 def test_it_never_moves_the_read_position_backwards(

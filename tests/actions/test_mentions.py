@@ -54,5 +54,5 @@ def test_a_mentioned_agent_finds_the_conversation_in_their_mentions_view(convers
 
     rows, _ = conversation_page(dana, ListQuery(view="mentions"))
     assert [c.pk for c in rows] == [conversation.pk]
-    assert view_counts(dana)["mentions"] == 1
-    assert view_counts(alice)["mentions"] == 0
+    assert view_counts(dana)["open"]["mentions"] == 1
+    assert view_counts(alice)["open"]["mentions"] == 0

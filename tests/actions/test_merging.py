@@ -12,7 +12,7 @@ from contact_center.actions.merging import do_merge, do_move_to_inbox, move_targ
 from contact_center.actions.replies import do_add_note, do_send_reply
 from contact_center.history import visitor_conversation
 from contact_center.lib.envelope import InboundEnvelope, Sender
-from contact_center.models import Agent, Conversation, Inbox, Mention, TimelineEntry
+from contact_center.models import Agent, Conversation, Inbox, Label, Mention, TimelineEntry
 from tests.conftest import visitor_envelope
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +113,19 @@ def test_the_next_reply_to_the_merged_thread_arrives_in_the_target(first, second
 
     assert reply.conversation_id == second.pk
     assert reply.seq == 5
+
+
+def test_the_target_gains_the_sources_labels(first, second, alice, published, django_capture_on_commit_callbacks):
+    billing, vip = Label.objects.create(name="billing"), Label.objects.create(name="vip")
+    first.labels.add(billing, vip)
+    second.labels.add(vip)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_merge(alice, first.pk, second.pk)
+
+    assert set(second.labels.values_list("name", flat=True)) == {"billing", "vip"}
+    [merged] = [event for event, _ in published if event["type"] == "conversation.merged"]
+    assert [label["name"] for label in merged["into"]["labels"]] == ["billing", "vip"]
 
 
 def test_mentions_follow_their_notes(first, second, alice, dana):

@@ -9,7 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from contact_center.models import Conversation
+from contact_center.models import Conversation, Team
 from tests.consumers import hello, open_agent, open_visitor, receive_until, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -117,8 +117,9 @@ async def test_it_sets_the_priority(website, alice):
         {"type": "priority", "priority": 1},
         {"type": "merge", "into": 1},
         {"type": "move", "inbox": 1},
+        {"type": "team", "team": None},
     ],
-    ids=["snooze", "assign", "priority", "merge", "move"],
+    ids=["snooze", "assign", "priority", "merge", "move", "team"],
 )
 async def test_an_agent_outside_the_inbox_changes_nothing_and_learns_nothing(website, alice, bob, frame):
     _, conversation = await vera_writes(website)
@@ -132,6 +133,29 @@ async def test_an_agent_outside_the_inbox_changes_nothing_and_learns_nothing(web
     assert (error["type"], error["code"], error["conversation"]) == ("error", "not_found", conversation)
     saved = await row(conversation)
     assert (saved.status, saved.assignee_id, saved.priority) == ("open", None, 0)
+
+
+async def test_it_gives_the_conversation_to_a_team_and_every_console_hears_it(website, alice, charlie):
+    _, conversation = await vera_writes(website)
+    team = await database_sync_to_async(Team.objects.create)(name="Returns")
+    alices, charlies = await console_of(alice), await console_of(charlie)
+
+    await alices.send_json_to({"type": "team", "conversation": conversation, "team": team.pk})
+
+    updated, _ = await receive_until(alices, "conversation.updated")
+    assert updated["conversation"]["team"] == {"id": team.pk, "name": "Returns"}
+    heard, _ = await receive_until(charlies, "entry.created")
+    assert heard["entry"]["body"] == "Assigned to team Returns"
+
+
+async def test_it_needs_the_team_key_even_to_remove_the_team(website, alice):
+    _, conversation = await vera_writes(website)
+    console = await console_of(alice)
+
+    await console.send_json_to({"type": "team", "conversation": conversation})
+
+    error = await console.receive_json_from()
+    assert (error["type"], error["code"]) == ("error", "bad_frame")
 
 
 @database_sync_to_async
@@ -217,3 +241,37 @@ async def test_a_mentioned_agent_hears_of_it_on_their_own_sockets_only(website, 
     while not await alices.receive_nothing(timeout=QUIET):
         frames.append(await alices.receive_json_from())
     assert "mention" not in [f["type"] for f in frames]
+
+
+async def test_an_agent_viewing_a_conversation_is_announced_to_the_other_consoles_of_the_inbox(
+    website, alice, charlie, bob
+):
+    vera, conversation = await vera_writes(website)
+    alices, charlies, bobs = await console_of(alice), await console_of(charlie), await console_of(bob)
+
+    await alices.send_json_to({"type": "viewing", "conversation": conversation, "typing": True})
+
+    heard, _ = await receive_until(charlies, "agent.viewing")
+    assert heard == {
+        "type": "agent.viewing",
+        "conversation": conversation,
+        "agent": {"id": alice.pk, "name": "Alice"},
+        "state": "typing",
+        "ttl": 25,
+    }
+    await alices.send_json_to({"type": "viewing", "conversation": conversation, "left": True})
+    left, _ = await receive_until(charlies, "agent.viewing")
+    assert left["state"] == "left"
+    # Nothing about it reaches an agent outside the inbox, nor the visitor.
+    assert await bobs.receive_nothing(timeout=QUIET)
+    assert await vera.receive_nothing(timeout=QUIET)
+
+
+async def test_an_agent_outside_the_inbox_cannot_announce_viewing_it(website, bob):
+    _, conversation = await vera_writes(website)
+    console = await console_of(bob)
+
+    await console.send_json_to({"type": "viewing", "conversation": conversation})
+
+    error = await console.receive_json_from()
+    assert (error["code"], error["conversation"]) == ("not_found", conversation)

@@ -10,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contact_center import lists
+from contact_center.actions.conversations import do_mark_read
 from contact_center.actions.inbound import do_receive_inbound
-from contact_center.models import Conversation
+from contact_center.models import Conversation, Inbox, Team
 from tests.conftest import visitor_envelope
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +94,7 @@ def test_it_never_lists_a_conversation_of_an_inbox_the_agent_may_not_see(client,
     client.force_login(bob)
     assert listed(client) == ids_of(board, "elsewhere")
     assert listed(client, inbox=board["mine_open"].inbox_id) == []
-    assert client.get(COUNTS_URL).json() == {"open": {"all": 1, "mine": 0, "unassigned": 1, "mentions": 0}}
+    assert client.get(COUNTS_URL).json()["open"] == {"all": 1, "mine": 0, "unassigned": 1, "mentions": 0}
 
 
 def test_it_sorts_by_priority_then_activity_and_by_age(client, board, alice):
@@ -104,14 +105,22 @@ def test_it_sorts_by_priority_then_activity_and_by_age(client, board, alice):
 
 def test_it_counts_the_open_conversations_of_each_view(client, board, alice):
     client.force_login(alice)
-    assert client.get(COUNTS_URL).json() == {"open": {"all": 2, "mine": 1, "unassigned": 1, "mentions": 0}}
+    assert client.get(COUNTS_URL).json()["open"] == {"all": 2, "mine": 1, "unassigned": 1, "mentions": 0}
 
 
-@pytest.mark.parametrize("sort", ["activity", "oldest", "priority"])
+@pytest.mark.parametrize("sort", list(lists.SORTS))
 def test_it_pages_through_every_conversation_once_even_when_keys_tie(client, website, alice, sort, monkeypatch):
     at = timezone.now()
     made = [
-        conversation_of(website, f"visitor-{n}", last_activity_at=at, priority=n % 3).pk  # ties in time and priority
+        # Ties in time and priority; every other one has nobody waiting (and so no SLA due).
+        conversation_of(
+            website,
+            f"visitor-{n}",
+            last_activity_at=at,
+            priority=n % 3,
+            waiting_since=at if n % 2 else None,
+            sla_due_at=at if n % 2 else None,
+        ).pk
         for n in range(7)
     ]
     client.force_login(alice)
@@ -121,7 +130,50 @@ def test_it_pages_through_every_conversation_once_even_when_keys_tie(client, web
 
     assert sorted(seen) == sorted(made) and len(seen) == len(set(seen))
     assert pages == 3
-    assert seen == list(Conversation.objects.order_by(*lists.SORTS[sort]).values_list("pk", flat=True))
+    expected = Conversation.objects.annotate(**lists.KEYS).order_by(*lists.order_of(sort))
+    assert seen == list(expected.values_list("pk", flat=True))
+
+
+def test_it_sorts_by_the_longest_wait_and_by_the_target_that_runs_out_first(client, board, alice):
+    now = timezone.now()
+    for name, waited, due in [("mine_open", 5, 55), ("unassigned_urgent", 50, 10), ("charlies_pending", None, None)]:
+        Conversation.objects.filter(pk=board[name].pk).update(
+            waiting_since=now - timedelta(minutes=waited) if waited else None,
+            sla_due_at=now + timedelta(minutes=due) if due else None,
+        )
+    client.force_login(alice)
+
+    # The resolved one still waits since its "Hi" (moments ago, set by the fixture's update of the
+    # status, not by resolving); nobody waits in the pending one: it comes after every wait.
+    assert listed(client, sort="waiting", status="") == ids_of(
+        board, "unassigned_urgent", "mine_open", "unassigned_resolved", "charlies_pending"
+    )
+    assert listed(client, sort="sla", status="")[:2] == ids_of(board, "unassigned_urgent", "mine_open")
+
+
+def test_it_narrows_a_view_to_a_team_and_a_channel(client, board, alice, website):
+    team = Team.objects.create(name="Returns")
+    Conversation.objects.filter(pk=board["mine_open"].pk).update(team=team)
+    mailbox = Inbox.objects.create(name="Mail", kind=Inbox.Kind.EMAIL, address="help@shop.example")
+    mailbox.members.add(alice)
+    email = Conversation.objects.create(
+        customer=board["mine_open"].customer, inbox=mailbox, last_activity_at=timezone.now()
+    )
+    client.force_login(alice)
+
+    assert listed(client, team=team.pk) == ids_of(board, "mine_open")
+    assert listed(client, channel="email") == [email.pk]
+    assert email.pk not in listed(client, channel="widget")
+
+
+def test_it_counts_unread_conversations_per_view_until_an_agent_reads_them(client, board, alice):
+    client.force_login(alice)
+    assert client.get(COUNTS_URL).json()["unread"] == {"all": 2, "mine": 1, "unassigned": 1, "mentions": 0}
+
+    do_mark_read(alice, board["mine_open"].pk, board["mine_open"].last_seq)
+
+    assert client.get(COUNTS_URL).json()["unread"] == {"all": 1, "mine": 0, "unassigned": 1, "mentions": 0}
+    assert [c["unread"] for c in client.get(LIST_URL, {"view": "mine"}).json()["conversations"]] == [False]
 
 
 @pytest.mark.parametrize(
@@ -130,6 +182,8 @@ def test_it_pages_through_every_conversation_once_even_when_keys_tie(client, web
         ({"view": "everything"}, "view is one of"),
         ({"status": "closed"}, "status is one of"),
         ({"inbox": "website"}, "inbox is an inbox id"),
+        ({"team": "returns"}, "team is a team id"),
+        ({"channel": "fax"}, "channel is one of"),
         ({"sort": "random"}, "sort is one of"),
         ({"cursor": "not-a-cursor"}, "cursor is not one this list gave out"),
     ],

@@ -8,10 +8,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from contact_center.access import AccessDenied
+from contact_center.actions.customer_profile import do_update_customer
 from contact_center.actions.customers import do_rename_customer
 from contact_center.actions.inbound import do_receive_inbound
+from contact_center.actions.labels import do_save_label
 from contact_center.lib.envelope import InboundEnvelope, Sender
-from contact_center.models import Conversation, Identity, Inbox
+from contact_center.models import Agent, Company, Conversation, Identity, Inbox
 from tests.conftest import visitor_envelope
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +114,46 @@ def test_it_refuses_a_name_that_is_not_a_short_text(vera, alice, name):
 def test_an_agent_who_sees_none_of_their_conversations_cannot_rename_them(vera, bob):
     with pytest.raises(AccessDenied):
         do_rename_customer(bob, vera.pk, "Someone else")
+
+
+def test_it_shows_the_company_account_owner_and_labels_and_whom_the_owner_menu_offers(client, vera, alice, charlie):
+
+    Company.objects.create(name="Acme Outdoor", domain="acme.example")
+    labels = [do_save_label(charlie, name, "teal").pk for name in ("vip", "B2B")]
+    do_update_customer(alice, vera.pk, {"company": "acme outdoor", "account_owner": alice.pk, "labels": labels})
+    Agent.objects.create_user("gone", password="x", is_active=False)
+    client.force_login(alice)
+
+    data = client.get(url(vera.pk)).json()
+
+    acme = Company.objects.get()
+    assert data["customer"]["company"] == {"id": acme.pk, "name": "Acme Outdoor", "domain": "acme.example"}
+    assert data["customer"]["account_owner"] == {"id": alice.pk, "name": "Alice"}
+    assert [label["name"] for label in data["customer"]["labels"]] == ["B2B", "vip"]
+    assert data["customer"]["labels"][0] == {"id": labels[1], "name": "B2B", "color": "#0d9488"}
+    # Any active agent may own a customer, by name; inactive ones are not offered.
+    assert data["owners"] == [{"id": alice.pk, "name": "Alice"}, {"id": charlie.pk, "name": "charlie"}]
+
+
+def test_a_customer_without_them_has_no_company_owner_or_labels(client, vera, alice):
+    client.force_login(alice)
+
+    customer = client.get(url(vera.pk)).json()["customer"]
+
+    assert (customer["company"], customer["account_owner"], customer["labels"]) == (None, None, [])
+
+
+def test_the_company_field_suggests_companies_by_name(client, alice):
+
+    for name in ("Birch & Co", "acme outdoor", "Acme Labs", "Cedar"):
+        Company.objects.create(name=name)
+    client.force_login(alice)
+
+    every = client.get("/console/api/companies/").json()["companies"]
+    some = client.get("/console/api/companies/", {"q": " ACME "}).json()["companies"]
+
+    assert [c["name"] for c in every] == ["Acme Labs", "acme outdoor", "Birch & Co", "Cedar"]
+    assert [c["name"] for c in some] == ["Acme Labs", "acme outdoor"]
+    assert set(some[0]) == {"id", "name", "domain"}
+    client.logout()
+    assert client.get("/console/api/companies/").status_code == 302

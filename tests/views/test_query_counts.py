@@ -22,6 +22,7 @@ from contact_center import lists
 from contact_center.access import visible_inboxes
 from contact_center.actions.attachments import do_store_upload
 from contact_center.actions.conversations import do_assign, do_set_priority
+from contact_center.actions.customer_profile import do_update_customer
 from contact_center.actions.inbound import do_receive_inbound
 from contact_center.actions.labels import do_save_label, do_set_labels
 from contact_center.actions.replies import do_add_note, do_send_reply
@@ -217,7 +218,7 @@ def test_the_view_counts_cost_three_queries_however_many_conversations(client, v
     assert_each_costs(3, {"2 conversations": few, "240 conversations": many})
 
 
-def test_the_console_page_costs_only_the_login_however_many_conversations(client, viewer, board):
+def test_the_console_page_costs_the_login_and_its_filter_menus_however_many_conversations(client, viewer, board):
     client.force_login(viewer)
 
     board.grow(2)
@@ -225,8 +226,8 @@ def test_the_console_page_costs_only_the_login_however_many_conversations(client
     board.grow(60)
     many = get_counted(client, PAGE_URL)
 
-    # session, user: the page loads its lists through the API
-    assert_each_costs(2, {"2 conversations": few, "60 conversations": many})
+    # session, user, the inbox and team menus of the list filters: the lists come through the API
+    assert_each_costs(4, {"2 conversations": few, "60 conversations": many})
 
 
 def test_the_label_menu_costs_three_queries_however_many_labels(client, viewer, charlie, labels):
@@ -340,11 +341,11 @@ def more_assignees(website: Inbox, count: int) -> None:
     [
         # session, user, the conversation (inbox, customer and assignee joined in; it is the access check
         # too), its labels, the page of entries (authors joined in), the page's attachments, the
-        # assignee menu, the customer's other conversations "Merge into" offers. A chat never moves to
-        # another inbox: no query for "Move to".
-        ("chat", 8),
+        # assignee menu, the team menu, the customer's other conversations "Merge into" offers. A chat
+        # never moves to another inbox: no query for "Move to".
+        ("chat", 9),
         # ... and the other mailboxes "Move to" offers.
-        ("email", 9),
+        ("email", 10),
     ],
 )
 def test_the_conversation_view_costs_the_same_queries_whatever_the_timeline(
@@ -444,7 +445,7 @@ def email_from_vera(inbox: Inbox, n: int) -> int:
     return do_receive_inbound(envelope).entry.conversation_id
 
 
-def test_the_customer_sidebar_costs_eight_queries_however_much_the_customer_has(
+def test_the_customer_sidebar_costs_ten_queries_however_much_the_customer_has(
     client, viewer, vera_chat, mailbox, billing_mail, other_inbox, alice, charlie, dave, labels
 ):
     client.force_login(viewer)
@@ -461,13 +462,22 @@ def test_the_customer_sidebar_costs_eight_queries_however_much_the_customer_has(
         Identity.objects.create(customer=vera, kind="phone", value=f"+4420794600{n:02d}", verified=n % 2 == 0)
         Identity.objects.create(customer=vera, kind="email", value=f"vera{n}@work.example")
     Customer.objects.filter(pk=vera.pk).update(attributes={"plan": "pro", "orders": 12, "city": "Leeds"})
+    # Her company, account owner and labels; and more agents the account-owner menu offers.
+    profile = {"company": "Acme", "account_owner": dave.pk, "labels": [label.pk for label in labels]}
+    do_update_customer(charlie, vera.pk, profile)
+    more_assignees(vera_chat.inbox, 12)
     many = get_counted(client, customer_url(vera.pk))
 
     assert len(few.json()["conversations"]) == 1
     assert len(many.json()["conversations"]) == 20  # the sidebar's cap
     assert len(many.json()["customer"]["identities"]) == 13
     assert all(conversation["labels"] for conversation in many.json()["conversations"])
+    assert many.json()["customer"]["company"]["name"] == "Acme"
+    assert many.json()["customer"]["account_owner"] == {"id": dave.pk, "name": "Dave"}
+    assert len(many.json()["customer"]["labels"]) == 4
+    assert len(many.json()["owners"]) > len(few.json()["owners"])
     # session, user, the customer and whether the viewer sees one of their conversations (the access
-    # check), the customer again and their identities, their conversations (inbox, customer and
-    # assignee joined in), those conversations' labels
-    assert_each_costs(8, {"1 conversation": few, "40 conversations": many})
+    # check), the customer again (company and account owner joined in), their identities, their labels,
+    # their conversations (inbox, customer and assignee joined in), those conversations' labels, the
+    # account-owner menu
+    assert_each_costs(10, {"1 conversation": few, "40 conversations": many})

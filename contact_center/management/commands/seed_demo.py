@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from contact_center.actions.customer_profile import do_update_customer
 from contact_center.actions.inbound import do_receive_inbound
 from contact_center.actions.labels import do_save_label, do_set_labels
 from contact_center.actions.replies import do_send_reply
 from contact_center.lib.envelope import InboundEnvelope, Sender
-from contact_center.models import Agent, Inbox, Label, Team
+from contact_center.models import Agent, Company, Inbox, Label, Team
 from kb.models import Article
 
 DEMO_USERNAME = "demo"
@@ -29,6 +30,11 @@ _LABELS = [
     ("feedback", "green", "Praise, ideas and complaints worth passing on"),
 ]
 _LABELLED = {"demo-visitor-grace": ["bug", "vip"], "demo-visitor-alan": ["billing"]}
+# Who works where, and which agent looks after them (the customer panel's company and account owner).
+_COMPANIES = {
+    "demo-visitor-ada": ("Analytical Engines Ltd", "engines.example", DEMO_USERNAME),
+    "demo-visitor-grace": ("Harbour Outfitters", "harbour.example", "sam"),
+}
 
 # Help articles the widget suggests while a visitor types (docs/widget.md, "Self-service suggestions").
 _ARTICLES = [
@@ -87,7 +93,14 @@ class Command(BaseCommand):
         inbox, _ = Inbox.objects.get_or_create(
             name="Website chat",
             kind=Inbox.Kind.WIDGET,
-            defaults={"team": team, "config": {"greeting": "Hi there! Ask us anything, we usually reply in minutes."}},
+            defaults={
+                "team": team,
+                "config": {
+                    "greeting": "Hi there! Ask us anything, we usually reply in minutes.",
+                    # Response-time targets, so the demo's lists show "SLA in …" (docs/console.md).
+                    "sla": {"first_response_minutes": 15, "next_response_minutes": 60},
+                },
+            },
         )
         inbox.members.add(demo, sam)
         for label_name, color, description in _LABELS:
@@ -108,6 +121,11 @@ class Command(BaseCommand):
             if result.created and visitor_id in _LABELLED:
                 wanted = Label.objects.filter(name__in=_LABELLED[visitor_id]).values_list("pk", flat=True)
                 do_set_labels(demo, result.entry.conversation_id, list(wanted))
+            if result.created and visitor_id in _COMPANIES:
+                company_name, domain, owner = _COMPANIES[visitor_id]
+                company, _ = Company.objects.get_or_create(name=company_name, defaults={"domain": domain})
+                changes = {"company": company.pk, "account_owner": Agent.objects.get(username=owner).pk}
+                do_update_customer(demo, result.entry.customer_id, changes)
         for slug, title, body in _ARTICLES:
             Article.objects.get_or_create(slug=slug, defaults={"title": title, "body": body, "published": True})
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: inbox {inbox.name!r} (widget key {inbox.public_key})."))

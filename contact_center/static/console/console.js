@@ -23,7 +23,7 @@
   var PRIORITIES = ["None", "Low", "Medium", "High", "Urgent"];
   var assignees = {};       // conversation id -> [{id, name}] who may be assigned (from the entries page)
   // The list on screen: a view (mine, unassigned, all), a status, a label and a sort, as the server names them.
-  var list = { view: "all", status: "open", label: "", sort: "activity", ids: {}, next: null };
+  var list = { view: "all", status: "open", label: "", inbox: "", team: "", channel: "", sort: "activity", ids: {}, next: null };
   var viewButtons = document.querySelectorAll(".view-tabs button");
   var viewStatus = document.getElementById("view-status");
   var viewSort = document.getElementById("view-sort");
@@ -52,12 +52,21 @@
     if (list.view === "mine" && !(c.assignee && c.assignee.id === me)) return false;
     if (list.view === "unassigned" && c.assignee) return false;
     if (list.label && !(c.labels || []).some(function (l) { return String(l.id) === list.label; })) return false;
+    if (list.inbox && String(c.inbox.id) !== list.inbox) return false;
+    if (list.team && !(c.team && String(c.team.id) === list.team)) return false;
+    if (list.channel && c.inbox.kind !== list.channel) return false;
     return !list.status || c.status === list.status;
   }
 
   function byListOrder(a, b) {
     if (list.sort === "priority" && a.priority !== b.priority) return b.priority - a.priority;
     if (list.sort === "oldest") return a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id - b.id;
+    if (list.sort === "waiting" || list.sort === "sla") {
+      // Nobody waiting (no target) sorts last, as on the server (contact_center/lists.py).
+      var field = list.sort === "waiting" ? "waiting_since" : "sla_due_at";
+      var x = a[field] || "9999", y = b[field] || "9999";
+      return x < y ? -1 : x > y ? 1 : a.id - b.id;
+    }
     if (a.last_activity_at !== b.last_activity_at) return a.last_activity_at < b.last_activity_at ? 1 : -1;
     return b.id - a.id;
   }
@@ -89,6 +98,14 @@
       if (c.priority) parts.push(PRIORITIES[c.priority]);
       meta.textContent = parts.join(" · ");
       b.appendChild(meta);
+      var due = dueText(c);
+      if (due) {
+        var clock = document.createElement("span");
+        clock.className = "due" + (due.late ? " late" : "");
+        clock.textContent = due.text;
+        b.appendChild(clock);
+      }
+      if (c.unread) b.classList.add("has-unread");
       if (c.labels && c.labels.length) b.appendChild(labelChips(c.labels));
       b.addEventListener("click", function () { open(c.id); });
       li.appendChild(b);
@@ -96,6 +113,22 @@
     }));
     var total = Object.values(unread).reduce(function (a, b) { return a + b; }, 0);
     document.title = (total ? "(" + total + ") " : "") + "Console · Parley";
+  }
+
+  // "waiting 25 min" while the customer waits, or the response target: "SLA in 10 min" / "SLA 5 min late".
+  function minutesText(ms) {
+    var m = Math.max(0, Math.round(ms / 60000));
+    return m < 60 ? m + " min" : m < 2880 ? Math.round(m / 60) + " h" : Math.round(m / 1440) + " d";
+  }
+  function dueText(c) {
+    if (c.status === "resolved") return null;
+    var now = Date.now();
+    if (c.sla_due_at) {
+      var left = new Date(c.sla_due_at).getTime() - now;
+      return left >= 0 ? { text: "SLA in " + minutesText(left), late: false } : { text: "SLA " + minutesText(-left) + " late", late: true };
+    }
+    if (c.waiting_since) return { text: "waiting " + minutesText(now - new Date(c.waiting_since).getTime()), late: false };
+    return null;
   }
 
   function entryNode(e) {
@@ -194,6 +227,7 @@
   // Visitors only hear about replies: while the note box is checked nothing is sent at all.
   function onDraft() {
     if (current === null) return;
+    announceViewing(!!input.value.trim());
     if (asNote.checked || !input.value.trim()) { stopTyping(); return; }
     if (typingFor === current && Date.now() - typingSentAt < TYPING_EVERY_MS) return;
     stopTyping();
@@ -257,6 +291,10 @@
       return option;
     }));
     assigneeSelect.value = c.assignee ? String(c.assignee.id) : "";
+    var teams = teamChoices.slice();
+    if (c.team && !teams.some(function (t) { return t.id === c.team.id; })) teams.push(c.team);
+    fillSelect(teamSelect, "No team", teams.map(function (t) { return [t.id, t.name]; }));
+    teamSelect.value = c.team ? String(c.team.id) : "";
     assignMe.hidden = !!(c.assignee && c.assignee.id === me);
     prioritySelect.value = String(c.priority || 0);
     snoozedNote.hidden = c.status !== "snoozed";
@@ -264,6 +302,12 @@
       c.snoozed_until ? "Snoozed until " + new Date(c.snoozed_until).toLocaleString() : "Snoozed until the customer writes";
     renderLabels(c);
   }
+
+  var teamSelect = document.getElementById("team");
+  var teamChoices = [];     // [{id, name}]: every team (from the entries page)
+  teamSelect.addEventListener("change", function () {
+    if (current) sendSignal({ type: "team", conversation: current, team: teamSelect.value ? Number(teamSelect.value) : null });
+  });
 
   assigneeSelect.addEventListener("change", function () {
     if (!current) return;
@@ -334,6 +378,18 @@
       onMerged(event.conversation, event.into);
     } else if (event.type === "conversation.removed") {
       onRemoved(event.conversation);
+    } else if (event.type === "views") {
+      savedViews = event.views;
+      renderSavedViews();
+    } else if (event.type === "error" && event.code === "invalid" && event.view !== undefined) {
+      window.alert(event.message);
+    } else if (event.type === "agent.viewing") {
+      onViewing(event);
+    } else if (event.type === "conversation.read") {
+      // A colleague (or another tab) read the customer's messages: unread for nobody now.
+      if (conversations[event.conversation]) conversations[event.conversation].unread = false;
+      renderList();
+      countsSoon();
     } else if (event.type === "conversation.updated") {
       if (event.conversation.id === current) actionError.textContent = "";
       if (movedInbox(event.conversation)) open(current, true);
@@ -349,6 +405,8 @@
       notifyMentioned(event.conversation, event.entry);
     } else if (event.type === "customer.updated") {
       onCustomerUpdated(event.customer);
+    } else if (event.type === "error" && event.customer !== undefined) {
+      profile.error(event);  // a refused customer change: shown next to its field
     } else if (event.type === "conversation.context") {
       var known = conversations[event.conversation];
       if (known) known.visitor_context = event.visitor_context;
@@ -377,6 +435,7 @@
     var params = new URLSearchParams({ view: list.view, sort: list.sort });
     if (list.status) params.set("status", list.status);
     if (list.label) params.set("label", list.label);
+    ["inbox", "team", "channel"].forEach(function (k) { if (list[k]) params.set(k, list[k]); });
     if (more && list.next) params.set("cursor", list.next);
     return params.toString();
   }
@@ -408,6 +467,8 @@
       .then(function (data) {
         Object.keys(data.open).forEach(function (view) {
           document.querySelector('[data-count="' + view + '"]').textContent = data.open[view];
+          var unreadCount = document.querySelector('[data-unread="' + view + '"]');
+          unreadCount.textContent = data.unread[view] ? data.unread[view] + " unread" : "";
         });
       });
   }
@@ -420,6 +481,11 @@
 
   function showList(changes) {
     Object.assign(list, changes, { ids: {}, next: null });
+    // A saved view changes several filters at once: the controls show what the list now is.
+    viewStatus.value = list.status || "";
+    viewSort.value = list.sort;
+    viewLabel.value = list.label || "";
+    ["inbox", "team", "channel"].forEach(function (k) { document.getElementById("view-" + k).value = list[k] || ""; });
     Array.prototype.forEach.call(viewButtons, function (b) {
       b.setAttribute("aria-pressed", String(b.dataset.view === list.view));
     });
@@ -433,6 +499,10 @@
   viewStatus.addEventListener("change", function () { showList({ status: viewStatus.value }); });
   viewSort.addEventListener("change", function () { showList({ sort: viewSort.value }); });
   viewLabel.addEventListener("change", function () { showList({ label: viewLabel.value }); });
+  ["inbox", "team", "channel"].forEach(function (k) {
+    var select = document.getElementById("view-" + k);
+    select.addEventListener("change", function () { var change = {}; change[k] = select.value; showList(change); });
+  });
   loadMore.addEventListener("click", function () { loadList(true); });
 
   // A live summary joins the list when it now belongs there and leaves it when it no longer does.
@@ -459,6 +529,9 @@
     document.getElementById("empty").hidden = true;
     document.getElementById("thread").hidden = false;
     timeline.replaceChildren();
+    announceViewing(false);
+    renderCollision();
+    workspace.classList.add("showing-thread");
     loadTimeline(id).then(function () { if (!stayInList) input.focus(); });
   }
 
@@ -466,13 +539,18 @@
   // also brings delivery statuses changed while the socket was down (updates carry no new seq).
   function loadTimeline(id) {
     return fetch("/console/api/conversations/" + id + "/entries/", { credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
+      .then(function (r) {
+        // Not visible (any more): an admin took this agent out of its inbox.
+        if (r.status === 404) { onRemoved(id, "That conversation is in an inbox you can no longer see."); return null; }
+        return r.json();
+      })
       .then(function (data) {
-        if (current !== id) return;
+        if (!data || current !== id) return;
         // A conversation merged into another (a link, the customer's list): show where it went.
         if (data.conversation.merged_into) { open(data.conversation.merged_into, true); return; }
         assignees[id] = data.assignees || [];
         mergeTargets[id] = data.merge_targets || [];
+        teamChoices = data.teams || [];
         moveTargets[id] = data.move_targets || [];
         document.getElementById("thread-title").textContent = data.conversation.customer.name + " · " + data.conversation.inbox.name;
         showVisitorPage(data.conversation);
@@ -629,7 +707,7 @@
   }
 
   // Moved to an inbox this agent cannot see: it leaves the list, and the screen if it is open.
-  function onRemoved(id) {
+  function onRemoved(id, message) {
     forget(id);
     renderList();
     countsSoon();
@@ -637,8 +715,107 @@
     current = null;
     document.getElementById("thread").hidden = true;
     var empty = document.getElementById("empty");
-    empty.textContent = "That conversation moved to an inbox you cannot see.";
+    empty.textContent = message || "That conversation moved to an inbox you cannot see.";
     empty.hidden = false;
+  }
+
+  // --- Saved views: a name for a view with its filters and sort, kept on the server ---------------
+  var savedViews = [];
+  var savedViewsNode = document.getElementById("saved-views");
+  var LIST_FILTERS = ["view", "status", "inbox", "team", "channel", "label", "sort"];
+
+  function loadSavedViews() {
+    return fetch("/console/api/views/", { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) { savedViews = data.views; renderSavedViews(); })
+      .catch(function () { /* the list works without them */ });
+  }
+
+  function renderSavedViews() {
+    savedViewsNode.replaceChildren.apply(savedViewsNode, savedViews.map(function (v) {
+      var span = document.createElement("span"), b = document.createElement("button");
+      span.className = "saved-view";
+      b.type = "button";
+      b.textContent = v.name + (v.shared ? " (shared)" : "");
+      b.addEventListener("click", function () {
+        var changes = { view: "all", status: "", inbox: "", team: "", channel: "", label: "", sort: "activity" };
+        LIST_FILTERS.forEach(function (k) { if (v.filters[k] !== undefined) changes[k] = v.filters[k]; });
+        Array.prototype.forEach.call(savedViewsNode.querySelectorAll("button[aria-pressed]"), function (x) { x.setAttribute("aria-pressed", "false"); });
+        showList(changes);
+        b.setAttribute("aria-pressed", "true");
+      });
+      b.setAttribute("aria-pressed", "false");
+      span.appendChild(b);
+      if (v.mine || v.deletable) {
+        var x = document.createElement("button");
+        x.type = "button";
+        x.className = "link";
+        x.textContent = "×";
+        x.setAttribute("aria-label", "Delete view " + v.name);
+        x.addEventListener("click", function () {
+          if (window.confirm("Delete the view " + v.name + "?")) sendSignal({ type: "view.delete", view: v.id });
+        });
+        span.appendChild(x);
+      }
+      return span;
+    }));
+  }
+
+  document.getElementById("save-view").addEventListener("click", function () {
+    var name = window.prompt("Name this view (its filters and sort are kept):");
+    if (!name || !name.trim()) return;
+    var filters = {};
+    LIST_FILTERS.forEach(function (k) { if (list[k]) filters[k] = String(list[k]); });
+    sendSignal({ type: "view.save", name: name.trim(), filters: filters });
+  });
+
+  // --- Collision warning: who else has this conversation open, or is writing in it --------------
+  // Each console says "viewing" (or "typing", reply or note) for its open conversation every 10 s and
+  // "left" when it switches away; the others forget a viewer not heard from for `ttl` seconds.
+  var VIEWING_EVERY_MS = 10000;
+  var collision = document.getElementById("collision");
+  var viewers = {};         // conversation id -> {agent id: {name, state, until}}
+  var viewingSent = { conversation: null, typing: false, at: 0 };
+
+  function announceViewing(typing) {
+    if (current === null) return;
+    var s = viewingSent;
+    if (s.conversation === current && s.typing === typing && Date.now() - s.at < VIEWING_EVERY_MS) return;
+    if (s.conversation !== null && s.conversation !== current) sendSignal({ type: "viewing", conversation: s.conversation, left: true });
+    viewingSent = { conversation: current, typing: typing, at: Date.now() };
+    sendSignal({ type: "viewing", conversation: current, typing: typing });
+  }
+  setInterval(function () {
+    // Not typing any more after a pause: the next beat says so.
+    announceViewing(viewingSent.typing && Date.now() - lastKeyAt < VIEWING_EVERY_MS && !!input.value.trim());
+    renderCollision();
+  }, VIEWING_EVERY_MS / 2);
+  var lastKeyAt = 0;
+  input.addEventListener("input", function () { lastKeyAt = Date.now(); });
+  window.addEventListener("pagehide", function () {
+    if (viewingSent.conversation !== null) sendSignal({ type: "viewing", conversation: viewingSent.conversation, left: true });
+  });
+
+  function onViewing(event) {
+    if (event.agent.id === me) return;
+    var seen = viewers[event.conversation] || (viewers[event.conversation] = {});
+    if (event.state === "left") delete seen[event.agent.id];
+    else seen[event.agent.id] = { name: event.agent.name, state: event.state, until: Date.now() + event.ttl * 1000 };
+    if (event.conversation === current) renderCollision();
+  }
+
+  function renderCollision() {
+    var now = Date.now(), seen = viewers[current] || {}, typing = [], viewing = [];
+    Object.keys(seen).forEach(function (id) {
+      if (seen[id].until < now) { delete seen[id]; return; }
+      (seen[id].state === "typing" ? typing : viewing).push(seen[id].name);
+    });
+    var parts = [];
+    if (typing.length) parts.push(typing.join(", ") + (typing.length > 1 ? " are" : " is") + " writing in this conversation");
+    if (viewing.length) parts.push(viewing.join(", ") + (viewing.length > 1 ? " are" : " is") + " also viewing it");
+    collision.textContent = parts.join("; ");
+    collision.hidden = !parts.length;
+    collision.classList.toggle("typing", typing.length > 0);
   }
 
   function connect() {
@@ -650,6 +827,9 @@
       socket.send(JSON.stringify({ type: "hello", resume: resumeMap() }));
       loadList();
       loadLabels();
+      loadSavedViews();
+      viewingSent.at = 0;  // say it again: the others may have forgotten us while we were away
+      announceViewing(false);
       if (current !== null) loadTimeline(current);
     };
     socket.onmessage = function (e) { onEvent(JSON.parse(e.data)); };
@@ -658,6 +838,7 @@
       connection.textContent = "Reconnecting…";
       connection.classList.remove("live");
       if (e.code === 4401) { location.href = "/console/login/?next=/console/"; return; }
+      // 4001: an admin changed this agent's inboxes; reconnecting joins the new set and reloads the list.
       var delay = Math.min(30000, 500 * Math.pow(2, attempt++)) * (0.5 + Math.random() / 2);
       setTimeout(connect, delay);
     };
@@ -666,9 +847,33 @@
   // --- The customer sidebar: who this is, how to reach them, and their other conversations ---
   var panel = document.getElementById("customer-panel");
   var workspace = document.querySelector(".workspace");
+
+  // Narrow screens (docs/console.md, "On a tablet or a phone"): a phone shows the list or the thread,
+  // never both, and tablets and phones keep the customer panel in a drawer the agent opens.
+  var customerToggle = document.getElementById("customer-toggle");
+  document.getElementById("back-to-list").addEventListener("click", function () {
+    workspace.classList.remove("showing-thread");
+    showCustomerDrawer(false);
+  });
+  function showCustomerDrawer(shown) {
+    workspace.classList.toggle("customer-open", shown);
+    customerToggle.setAttribute("aria-expanded", String(shown));
+  }
+  customerToggle.addEventListener("click", function () { showCustomerDrawer(!workspace.classList.contains("customer-open")); });
+  document.getElementById("customer-close").addEventListener("click", function () { showCustomerDrawer(false); });
+  // Phones fold the action bar away: the thread gets the screen, the actions are one tap off.
+  var actionsToggle = document.getElementById("actions-toggle");
+  actionsToggle.addEventListener("click", function () {
+    var shown = workspace.classList.toggle("actions-open");
+    actionsToggle.setAttribute("aria-expanded", String(shown));
+  });
   var nameForm = document.getElementById("customer-name-form");
   var nameInput = document.getElementById("customer-name");
   var shownCustomer = null;
+  // Company, owner, labels, addresses and attributes, and their editors: customer.js.
+  var profile = window.ParleyCustomerPanel({
+    send: function (frame) { sendSignal(frame); return !!socket && socket.readyState === 1; }
+  });
 
   function loadCustomer(customerId) {
     return fetch("/console/api/customers/" + customerId + "/", { credentials: "same-origin" })
@@ -681,28 +886,13 @@
       .catch(function () { /* the sidebar is context: the conversation works without it */ });
   }
 
-  function item(text) { var li = document.createElement("li"); li.textContent = text; return li; }
-
   function renderCustomer(data) {
     var customer = data.customer;
     panel.hidden = false;
     workspace.classList.add("with-customer");
     if (document.activeElement !== nameInput) nameInput.value = customer.name;
     nameInput.placeholder = customer.display_name;
-    var ids = document.getElementById("customer-identities");
-    ids.replaceChildren.apply(ids, customer.identities.length ? customer.identities.map(function (i) {
-      var li = item((i.kind === "email" ? "Email: " : i.kind === "phone" ? "Phone: " : "Site user: ") + i.value);
-      if (i.verified) { var mark = document.createElement("span"); mark.className = "verified"; mark.textContent = "verified"; li.appendChild(mark); }
-      return li;
-    }) : [item("None known")]);
-    var attrs = document.getElementById("customer-attributes");
-    var keys = Object.keys(customer.attributes || {}).sort();
-    attrs.replaceChildren.apply(attrs, keys.length ? [].concat.apply([], keys.map(function (k) {
-      var dt = document.createElement("dt"), dd = document.createElement("dd");
-      dt.textContent = k;
-      dd.textContent = String(customer.attributes[k]);
-      return [dt, dd];
-    })) : [Object.assign(document.createElement("dd"), { textContent: "None" })]);
+    profile.render(data);
     var list = document.getElementById("customer-conversations");
     list.replaceChildren.apply(list, data.conversations.map(function (c) {
       conversations[c.id] = conversations[c.id] || c;
@@ -719,10 +909,12 @@
   nameForm.addEventListener("submit", function (e) {
     e.preventDefault();
     if (shownCustomer !== null) sendSignal({ type: "customer", customer: shownCustomer, name: nameInput.value });
+    document.querySelector('#customer-panel .field-error[data-field="name"]').textContent = "";
   });
 
   // Someone renamed (or identified) a customer: every row and title of theirs follows.
   function onCustomerUpdated(customer) {
+    profile.updated(customer.id);
     Object.keys(conversations).forEach(function (id) {
       if (conversations[id].customer.id === customer.id) conversations[id].customer.name = customer.name;
     });

@@ -1,0 +1,121 @@
+"""The actions behind Settings → Inboxes, Agents and Teams (contact_center/actions/settings_admin.py)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from contact_center.actions.settings_admin import (
+    check_allowed_origins,
+    check_inbox_config,
+    check_origin,
+    do_create_widget_inbox,
+    do_save_agent,
+    do_save_inbox,
+    do_save_team,
+)
+from contact_center.models import Agent, Inbox
+from tests.actions import concurrently
+
+
+@pytest.mark.parametrize(
+    "typed, stored",
+    [
+        ("https://Shop.Example/", "https://shop.example"),
+        ("  http://localhost:3000 ", "http://localhost:3000"),
+        ("https://[::1]:8443", "https://[::1]:8443"),
+        ("*", "*"),
+    ],
+)
+def test_it_stores_an_origin_the_way_the_widget_compares_it(typed, stored):
+    assert check_origin(typed) == stored
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["shop.example", "https://shop.example/a", "https://shop.example#x", "https://shop.example:99999", "javascript:x"],
+)
+def test_it_refuses_what_is_not_an_origin(typed):
+    with pytest.raises(ValidationError, match="is not an origin"):
+        check_origin(typed)
+
+
+def test_duplicate_origins_collapse_in_order():
+    assert check_allowed_origins(["https://b.example", "https://a.example", "https://B.example/"]) == [
+        "https://b.example",
+        "https://a.example",
+    ]
+
+
+def test_an_email_inbox_takes_no_widget_settings():
+    assert check_inbox_config(Inbox.Kind.EMAIL, {"auto_assign": True}) == {"auto_assign": True}
+    with pytest.raises(ValidationError, match="brand_color is not a setting of this inbox"):
+        check_inbox_config(Inbox.Kind.EMAIL, {"brand_color": "#000000"})
+
+
+@pytest.mark.parametrize(
+    "changes, problem",
+    [
+        ({"business_hours": {"timezone": "Mars/Olympus", "days": {}}}, "business_hours: unknown timezone"),
+        ({"attachments": {"max_bytes": 0, "types": []}}, "attachments: max_bytes"),
+        ({"prechat": {"enabled": True, "fields": []}}, "prechat: a pre-chat form needs at least one field"),
+        ({"csat": "yes"}, "csat: true or false"),
+    ],
+)
+def test_it_refuses_widget_settings_the_widget_would_ignore(changes, problem):
+    with pytest.raises(ValidationError, match=problem):
+        check_inbox_config(Inbox.Kind.WIDGET, changes)
+
+
+@pytest.mark.django_db
+def test_only_admins_write(website, alice):
+    supervisor = Agent.objects.create_user("sue", password="x", role=Agent.Role.SUPERVISOR)
+    for agent in (alice, supervisor):
+        with pytest.raises(PermissionDenied):
+            do_create_widget_inbox(agent, "Shop", [])
+        with pytest.raises(PermissionDenied):
+            do_save_inbox(agent, website.pk, name="Mine", team_id=None, member_ids=[])
+        with pytest.raises(PermissionDenied):
+            do_save_team(agent, "Mine", [])
+
+
+@pytest.mark.django_db
+def test_a_new_inbox_reconnects_those_who_see_every_inbox(
+    charlie, alice, published, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        do_create_widget_inbox(charlie, "Shop", ["https://shop.example"])
+
+    assert published == [({"type": "membership.changed"}, [f"agent.{charlie.pk}"])]
+
+
+def _demote(pair):
+    actor, target = pair
+    try:
+        do_save_agent(
+            actor,
+            target.pk,
+            display_name="",
+            email="",
+            role=Agent.Role.AGENT,
+            is_active=True,
+            inbox_ids=[],
+            team_ids=[],
+            max_open_conversations=None,
+            avatar_url="",
+        )
+    except ValidationError as exc:
+        return exc.messages[0]
+    return "demoted"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_demoting_each_other_at_once_leave_one_admin():
+    ada = Agent.objects.create_user("ada", password="x", role=Agent.Role.ADMIN)
+    bea = Agent.objects.create_user("bea", password="x", role=Agent.Role.ADMIN)
+
+    results = concurrently(_demote, [(ada, bea), (bea, ada)])
+
+    refused = [result for result in results if result != "demoted"]
+    assert len(refused) == 1 and "is the last active admin" in refused[0]
+    assert Agent.objects.filter(role=Agent.Role.ADMIN, is_active=True).count() == 1
