@@ -12,25 +12,29 @@ conversation they see. A conversation merged into another is never a result: its
 the other one now.
 
 Every word must appear (a word, not part of one: "refund" does not find "refunds"), except the last,
-which may be the start of a longer word (from two letters on), so results come as the agent types. Words joined by
-punctuation stay together: "vera@example.com" is vera, example and com in a row. What the agent
-types is only ever words: quotes, ``*``, ``OR``, ``NEAR`` or parentheses are no query syntax, and a
-query of punctuation alone finds nothing. For customers, a query that looks like a phone number is
-its digits, the start of a stored number.
+which may be the start of a longer word once it has two letters, so results come as the agent types.
+Words joined by punctuation stay together: "vera@example.com" is vera, example and com in a row.
+What the agent types is only ever words: quotes, ``*``, ``OR``, ``NEAR`` or parentheses are no query
+syntax, and a query of punctuation alone finds nothing. For customers, a query that looks like a
+phone number is its digits, the start of a stored number.
 
-Pages are 20 results, best match first, then the most recent; the cursor holds the sort key of the
-last result shown (keyset paging: no OFFSET, a deep page costs what the first does). On PostgreSQL
-"best" is ``ts_rank`` over GIN expression indexes; on SQLite FTS5's ``bm25``, which weighs each word
-by how rare it is in the whole index, so a write between two pages can shift scores and make a later
-page repeat or skip a result near its edge (the console drops repeats). contact_center/search_index.py
-describes the indexes.
+Pages are 20 results, best match first, then the most recent (messages: the latest stored;
+conversations: the latest activity; customers: the newest); the cursor holds the sort key of the
+last result shown (keyset paging: no OFFSET, a deep page costs what the first does). Of each index,
+only the newest RANKED visible matches are ranked (see ``_window``). On PostgreSQL "best" is
+``ts_rank`` over GIN expression indexes; on SQLite FTS5's ``bm25``, which weighs each word by how
+rare it is in the whole index, so a write between two pages can shift scores and make a later page
+repeat or skip a result near its edge (the console drops repeats). contact_center/search_index.py
+describes the indexes, docs/decisions.md (D13) the choices.
 
-A page costs a fixed number of queries whatever it holds: the ranked ids, then the rows and what
-their summaries need (three for messages and conversations, five for customers).
+A page costs a fixed number of queries whatever it holds: the ranked ids (on PostgreSQL after the
+planner settings of ``_fetch``), then the rows and what their summaries need: three in all for
+messages and conversations, five for customers.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -58,8 +62,7 @@ SNIPPET_LEAD = 40  # characters shown before the first match when the text is cu
 # How many of the newest matches of each index are ranked (see _window).
 RANKED = 1000
 
-# A word as both indexes see it: letters and digits, anything else breaks words.
-_WORD = re.compile(r"[^\W_]+")
+
 _PHONE = re.compile(r"\+?[\d\s().-]+")
 _MIN_PHONE_DIGITS = 4
 
@@ -114,17 +117,36 @@ def parse_terms(q: str, *, phone: bool = False) -> Terms:
     q = unicodedata.normalize("NFC", q)
     if phone and _PHONE.fullmatch(q.strip()):
         digits = re.sub(r"\D", "", q)
+        # Numbers are stored in E.164 (+49...): "0049 ..." is the same number dialled from abroad.
+        digits = digits[2:] if digits.startswith("00") else digits
         if len(digits) >= _MIN_PHONE_DIGITS:
             return Terms(((digits,),))
     groups, budget = [], MAX_WORDS
     for chunk in q.split():
-        words = _WORD.findall(chunk)[:budget]
+        words = _word().findall(chunk)[:budget]
         if words:
             groups.append(tuple(words))
             budget -= len(words)
         if budget <= 0:
             break
     return Terms(tuple(groups))
+
+
+@functools.cache
+def _word() -> re.Pattern:
+    """A word: letters and digits, with the combining marks inside them (Thai or Devanagari vowel
+    signs, Hebrew points). Anything else breaks words, as in both indexes. Each backend tokenizes a
+    quoted word again its own way, as it did the texts; this split only has to keep query syntax
+    out and marks in. Python's ``\\w`` has no marks, so they are listed once, on first use."""
+    marks, start = [], None
+    for code in range(0x20000):
+        is_mark = unicodedata.category(chr(code)).startswith("M")
+        if is_mark and start is None:
+            start = code
+        elif not is_mark and start is not None:
+            marks.append(f"{re.escape(chr(start))}-{re.escape(chr(code - 1))}")
+            start = None
+    return re.compile(r"[^\W_](?:[^\W_]|[" + "".join(marks) + "])*")
 
 
 def _fold(text: str) -> str:
@@ -206,9 +228,9 @@ def _window(source: search_index.Source, row: str, terms: Terms, *, where: _Sql,
     """``SELECT id, score[, extra]``: the newest RANKED rows of ``source`` holding ``terms`` (by id)
     that also meet ``where``, each with its relevance, higher is better.
 
-    Only these are ranked. Ranking every match of a word in half the timeline would cost a pass over
-    half the timeline (on PostgreSQL a re-parse of each text) on every page; the newest rows come
-    first from the primary key, or from the FTS5 index, which both backends read in id order.
+    Only these are ranked: ranking every match of a word in half the timeline would re-read (on
+    PostgreSQL, re-parse) half the timeline on every page. FTS5 hands out its matches in id order,
+    so it stops after RANKED; PostgreSQL sorts the ids of the matches its GIN index gives (_fetch).
     """
     condition = where if not source.condition else _sql(f"{source.where(row)} AND ") + where
     columns = f"{row}.id AS id" + (f", {row}.{extra} AS {extra}" if extra else "")
@@ -532,7 +554,7 @@ def snippet(text: str, terms: Terms) -> list[list]:
     (a ``<mark>`` for matches), so nothing a customer wrote is ever read as HTML.
     """
     flat = " ".join(text.split())
-    marks = _merge([(m.start(), m.end()) for m in _WORD.finditer(flat) if terms.finds(m.group())], flat)
+    marks = _merge([(m.start(), m.end()) for m in _word().finditer(flat) if terms.finds(m.group())], flat)
     start, end = 0, len(flat)
     if len(flat) > SNIPPET_CHARS:
         first = marks[0][0] if marks else 0

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from contact_center.views import composer, console, files, settings, settings_admin, site
+from contact_center.views import composer, console, exports, files, settings, settings_admin, site
 
 urlpatterns = [
     path("", site.demo, name="demo"),
@@ -29,6 +29,7 @@ urlpatterns = [
     path("console/api/conversations/", console.conversation_list, name="conversation-list"),
     path("console/api/conversations/counts/", console.conversation_counts, name="conversation-counts"),
     path("console/api/views/", console.saved_view_list, name="saved-views"),
+    path("console/export/conversations.csv", exports.conversations_csv, name="export-conversations"),
     path("console/api/search/", console.search_results, name="console-search"),
     path("console/api/customers/<int:customer_id>/", console.customer_profile, name="customer-profile"),
     path("console/api/customers/<int:customer_id>/timeline/", console.customer_timeline, name="customer-timeline"),

@@ -260,3 +260,13 @@ def test_it_refuses_a_redis_url_that_is_not_redis(tmp_path):
     message = refused(tmp_path, DEBUG="1", REDIS_URL="http://cache.internal:6379")
 
     assert "must be a redis://, rediss:// or unix:// URL" in message
+
+
+# --- Knowledge-base links -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["help.shop.example/{slug}", "https://help.shop.example/articles/", "ftp://h/{id}"])
+def test_it_refuses_a_kb_article_url_without_a_scheme_a_host_or_a_placeholder(tmp_path, url):
+    message = refused(tmp_path, DEBUG="1", PARLEY_KB_ARTICLE_URL=url)
+
+    assert message == f"PARLEY_KB_ARTICLE_URL={url!r} is an http(s) URL with {{slug}} or {{id}}"

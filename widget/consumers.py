@@ -27,6 +27,7 @@ from contact_center.actions.customers import (
     do_submit_prechat,
 )
 from contact_center.actions.inbound import do_receive_inbound
+from contact_center.actions.receipts import do_mark_read_by_customer
 from contact_center.actions.replies import check_body
 from contact_center.actions.surveys import do_rate_conversation
 from contact_center.actions.typing import do_send_visitor_typing
@@ -107,6 +108,8 @@ class VisitorConsumer(JsonFrameConsumer):
             await self._rate(content)
         elif kind == "page":
             await self._on_page(content)
+        elif kind == "seen":
+            await self._seen(content)
         else:
             await self.send_json(bad_frame("unknown frame type"))
 
@@ -241,6 +244,18 @@ class VisitorConsumer(JsonFrameConsumer):
 
     async def _join(self):
         await self.join_group(recipients.visitor_group(self.inbox_id, self.customer_id))
+
+    async def _seen(self, content):
+        """The visitor has seen the conversation up to ``seq`` (their numbering): replies read."""
+        seq = content.get("seq")
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+            await self.send_json(bad_frame("seq is a positive integer"))
+            return
+        if self.conversation_id is None or content.get("conversation") != self.conversation_id:
+            return  # a frame about a conversation this socket no longer follows
+        await database_sync_to_async(do_mark_read_by_customer)(
+            self.inbox_id, self.customer_id, self.conversation_id, seq
+        )
 
     async def _typing(self, content):
         preview = content.get("preview", "")

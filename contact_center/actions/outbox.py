@@ -196,6 +196,9 @@ def _leased(delivery_id: int, worker: str) -> Delivery | None:
 def _set_entry_status(entry_id: int, status: str) -> None:
     entry = TimelineEntry.objects.select_related("author").get(pk=entry_id)
     conversation = lock_conversation(entry.conversation_id)
+    entry.refresh_from_db(fields=["delivery_status"])
+    if entry.delivery_status == TimelineEntry.DeliveryStatus.READ:
+        return  # the customer read it before the worker recorded the send: never move back
     entry.delivery_status = status
     entry.save(update_fields=["delivery_status"])
     publish_entry(conversation, entry, customer_too=False, type_="entry.updated")

@@ -42,6 +42,22 @@ BACKENDS = [
 ]
 
 
+def pytest_collection_modifyitems(config, items):
+    """Every browser test runs on the embedded default; on PostgreSQL + Redis only those marked
+    ``both_backends``: the paths where the backend changes what happens (the channel layer carrying
+    events between agents and visitors, reconnects, locking). The non-browser suite runs in full on
+    both. PARLEY_BROWSER_BACKENDS=all runs every test on both."""
+    if os.environ.get("PARLEY_BROWSER_BACKENDS") == "all":
+        return
+    kept, dropped = [], []
+    for item in items:
+        on_services = getattr(item, "callspec", None) and item.callspec.params.get("stack") == "services"
+        (dropped if on_services and item.get_closest_marker("both_backends") is None else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     report = yield

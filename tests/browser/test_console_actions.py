@@ -24,7 +24,7 @@ from tests.browser.test_round_trip import (
 )
 from tests.integration import DEMO_PASSWORD
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.both_backends]
 
 SAM = ("sam", DEMO_PASSWORD)  # the demo's second agent (seed_demo)
 
@@ -194,7 +194,7 @@ def test_the_common_actions_have_keyboard_shortcuts_listed_in_a_help_overlay(sta
     dana.keyboard.press("?")
     help_overlay = dana.get_by_role("dialog", name="Keyboard shortcuts")
     expect(help_overlay).to_be_visible()
-    expect(help_overlay.get_by_role("row")).to_have_count(8)
+    expect(help_overlay.get_by_role("row")).to_have_count(9)
     dana.keyboard.press("Escape")
     expect(help_overlay).to_be_hidden()
 

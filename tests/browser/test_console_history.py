@@ -22,7 +22,7 @@ from tests.browser.test_round_trip import (
     visitor_says,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.both_backends]
 
 EARLIER = "Last week: the parcel for order #1010 never arrived."
 
@@ -43,6 +43,7 @@ def give_an_earlier_conversation(stack, question: str) -> None:
         "c = lock_conversation(old.pk); "
         f"append_entry(c, kind='message', direction='in', body={EARLIER!r}); "
         "append_entry(c, kind='message', direction='out', body='Sorry! A new one is on its way.'); "
+        "append_entry(c, kind='call', direction='in', payload={'duration_seconds': 125, 'outcome': 'answered'}); "
         "atomic.__exit__(None, None, None); "
         "TimelineEntry.objects.filter(conversation=old).update(created_at=week_ago); "
         "Conversation.objects.filter(pk=old.pk).update(created_at=week_ago, last_activity_at=week_ago)"
@@ -68,6 +69,7 @@ def test_an_agent_reads_back_into_the_customers_earlier_conversation_and_merges_
     dana.get_by_role("button", name="Earlier conversations").click()
     expect(dana.locator(".entry-heading").filter(has_text="Missing parcel")).to_contain_text("resolved")
     expect(timeline_entry(dana, EARLIER)).to_be_visible()
+    expect(timeline_entry(dana, "Incoming call · 2:05 · answered")).to_be_visible()
     expect(dana.locator(".history-start")).to_be_visible()
     expect(dana.get_by_role("button", name="Earlier conversations")).to_be_hidden()
     screenshot(dana, "console-earlier-history")

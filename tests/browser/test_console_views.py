@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tests.browser.test_console_actions import SAM, sign_in_as
 from tests.browser.test_round_trip import conversation_list, customer_name_of, start_conversation
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.both_backends]
 
 
 def test_an_agent_sees_a_colleague_viewing_and_then_writing_in_the_same_conversation(stack, people, screenshot):

@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.both_backends]
 
 DEMO_LOGIN = ("demo", "parley-demo")
 SEEDED_CONVERSATIONS = 3

@@ -23,7 +23,7 @@ from tests.browser.test_round_trip import (
     widget_message,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.both_backends]
 
 
 @contextlib.contextmanager

@@ -282,3 +282,51 @@ async def test_it_rejects_a_read_receipt_without_a_positive_integer_seq(website,
     error = await console.receive_json_from()
     assert (error["code"], error["conversation"]) == ("bad_frame", conversation)
     assert (await conversation_row(conversation)).agent_read_seq == 0
+
+
+# --- The visitor's read receipts: agents see their replies "read" --------------------------------
+
+
+@database_sync_to_async
+def agent_replies(agent, conversation_id: int, body: str) -> int:
+    from contact_center.actions.replies import do_send_reply
+
+    return do_send_reply(agent, conversation_id, body).pk
+
+
+@database_sync_to_async
+def status_of(entry_id: int) -> str:
+    from contact_center.models import TimelineEntry
+
+    return TimelineEntry.objects.get(pk=entry_id).delivery_status
+
+
+async def test_the_visitor_reports_what_they_saw_and_every_console_shows_the_reply_read(website, alice, charlie):
+    vera, conversation = await vera_writes(website)
+    first = await agent_replies(alice, conversation, "Hi Vera")
+    second = await agent_replies(alice, conversation, "How can I help?")
+    console = await console_of(charlie)
+
+    # Public seqs: 1 is Vera's message, 2 and 3 the replies. She has seen up to the first reply.
+    await vera.send_json_to({"type": "seen", "conversation": conversation, "seq": 2})
+
+    updated, _ = await receive_until(console, "entry.updated")
+    assert (updated["entry"]["id"], updated["entry"]["delivery_status"]) == (first, "read")
+    assert (await status_of(first), await status_of(second)) == ("read", "queued")
+    assert await console.receive_nothing(timeout=QUIET)
+
+    # Seeing the same again changes nothing, and says nothing.
+    await vera.send_json_to({"type": "seen", "conversation": conversation, "seq": 2})
+    assert await console.receive_nothing(timeout=QUIET)
+
+
+async def test_a_receipt_for_another_conversation_changes_nothing(website, alice, other_inbox):
+    vera, conversation = await vera_writes(website)
+    reply = await agent_replies(alice, conversation, "Hi Vera")
+
+    await vera.send_json_to({"type": "seen", "conversation": conversation + 1000, "seq": 5})
+    await vera.send_json_to({"type": "seen", "conversation": conversation, "seq": "all"})
+
+    error = await vera.receive_json_from()
+    assert (error["type"], error["code"]) == ("error", "bad_frame")
+    assert await status_of(reply) == "queued"

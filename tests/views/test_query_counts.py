@@ -341,11 +341,13 @@ def more_assignees(website: Inbox, count: int) -> None:
     [
         # session, user, the conversation (inbox, customer and assignee joined in; it is the access check
         # too), its labels, the page of entries (authors joined in), the page's attachments, the
-        # assignee menu, the team menu, the customer's other conversations "Merge into" offers. A chat
-        # never moves to another inbox: no query for "Move to".
-        ("chat", 9),
-        # ... and the other mailboxes "Move to" offers.
-        ("email", 10),
+        # assignee menu, the team menu, the customer's other conversations "Merge into" offers, the
+        # customer's addresses "Reply via" offers, and the email inbox a reply to hers would leave from
+        # (a chat is not one). A chat never moves to another inbox: no query for "Move to".
+        ("chat", 11),
+        # ... and the other mailboxes "Move to" offers; her address is the one the conversation answers,
+        # from its own inbox: no inbox to look up for "Reply via".
+        ("email", 11),
     ],
 )
 def test_the_conversation_view_costs_the_same_queries_whatever_the_timeline(

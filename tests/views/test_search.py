@@ -153,7 +153,7 @@ def test_it_finds_a_customer_by_their_email_address_whole_or_by_its_words(client
     assert result["matched"] == "email"
 
 
-@pytest.mark.parametrize("q", ["+49 151 12345678", "4915112345678", "+49 (151) 123-45", "491511"])
+@pytest.mark.parametrize("q", ["+49 151 12345678", "4915112345678", "+49 (151) 123-45", "491511", "0049 151 123"])
 def test_it_finds_a_customer_by_the_digits_of_their_phone_number(client, alice, vera, q):
     client.force_login(alice)
 
@@ -193,6 +193,19 @@ def test_it_finds_words_whatever_their_case_and_accents_are_the_same(client, ali
     assert found_ids(client, "münchen") == [entry.pk]
     assert found_ids(client, "MÜNCHEN") == [entry.pk]
     assert found_ids(client, "grüße") == [entry.pk]
+
+
+@pytest.mark.parametrize(
+    "text,q", [("मुझे हिन्दी में मदद चाहिए", "हिन्दी"), ("ขอบคุณ ดีมาก ครับ", "ดีมาก"), ("שָׁלוֹם עֲלֵיכֶם", "שָׁלוֹם")]
+)
+def test_it_finds_words_of_scripts_that_write_vowels_as_marks(client, alice, website, text, q):
+    entry = write(website, text)
+    client.force_login(alice)
+
+    [result] = found(client, q)["results"]
+
+    assert result["entry"]["id"] == entry.pk
+    assert marked(result) == [q]
 
 
 def test_it_ranks_better_matches_first_then_the_most_recent(client, alice, website):

@@ -40,6 +40,13 @@
   var socket = null;
   var attempt = 0;
 
+  // composer.js (the channel to reply on, files, the knowledge base) plugs into the reply box through
+  // ParleyConsole.extendComposer (at the end); these defaults are the box without it.
+  var composer = {
+    opened: function () {}, loaded: function () {}, describe: function () {}, sent: function () {}, refused: function () {},
+    customerUpdated: function () {}, take: function () { return { fields: {}, files: [], payload: {} }; }
+  };
+
   function uuid() {
     if (crypto.randomUUID) return crypto.randomUUID();
     return String(Date.now()) + Math.random().toString(16).slice(2);
@@ -147,6 +154,23 @@
       who.textContent = author;
       li.appendChild(who);
     }
+    // Channel details adapters put in the payload: an email's subject, a call's direction and length.
+    var payload = e.payload || {};
+    if (payload.subject) {
+      var subject = document.createElement("span");
+      subject.className = "subject";
+      subject.textContent = payload.subject;
+      li.appendChild(subject);
+    }
+    if (e.kind === "call") {
+      var call = document.createElement("span");
+      call.className = "call-line";
+      var seconds = Number(payload.duration_seconds || 0);
+      call.textContent = (e.direction === "in" ? "Incoming call" : "Outgoing call") +
+        (seconds ? " · " + Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0") : "") +
+        (payload.outcome ? " · " + payload.outcome : "");
+      li.appendChild(call);
+    }
     var body = document.createElement("span");
     body.className = "body";
     // Customers write it: text and checked http(s) links only (contact_center/static/parley/text.js).
@@ -156,6 +180,7 @@
     if (attached) li.appendChild(attached);
     var meta = [];
     if (e.created_at) meta.push(new Date(e.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+    composer.describe(e, meta);  // "sent by email to …"
     if (e.delivery_status) meta.push(e.delivery_status);
     if (meta.length) {
       var s = document.createElement("span");
@@ -411,6 +436,8 @@
       var known = conversations[event.conversation];
       if (known) known.visitor_context = event.visitor_context;
       if (event.conversation === current) showVisitorPage({ visitor_context: event.visitor_context });
+    } else if (event.type === "error" && event.client_id && pending[event.client_id]) {
+      refused(event);
     } else if (event.type === "ack") {
       track(event.entry);
       render(event.entry);
@@ -442,6 +469,8 @@
 
   function loadList(more) {
     var asked = listParams(more);
+    // The CSV holds the whole list on screen, every page of it.
+    if (!more) document.getElementById("export-csv").href = "/console/export/conversations.csv?" + asked;
     loadCounts();
     return fetch("/console/api/conversations/?" + asked, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
@@ -523,6 +552,7 @@
     past = null;
     loadEarlier.hidden = true;
     restoreDraft(id);
+    composer.opened(id);
     unread[id] = 0;
     actionError.textContent = "";
     renderStatus();
@@ -552,6 +582,7 @@
         mergeTargets[id] = data.merge_targets || [];
         teamChoices = data.teams || [];
         moveTargets[id] = data.move_targets || [];
+        composer.loaded(id, data);
         document.getElementById("thread-title").textContent = data.conversation.customer.name + " · " + data.conversation.inbox.name;
         showVisitorPage(data.conversation);
         // The latest page is what the page now holds; earlier pages are not loaded and not missed.
@@ -923,6 +954,7 @@
     if (c && c.customer.id === customer.id) {
       document.getElementById("thread-title").textContent = c.customer.name + " · " + c.inbox.name;
       if (shownCustomer === customer.id) { nameInput.blur(); loadCustomer(customer.id); }
+      composer.customerUpdated(c.id);  // an address added or removed: what "Reply via" offers
     }
   }
 
@@ -1125,19 +1157,38 @@
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var body = input.value.trim();
-    if (!body || current === null) return;
+    var extra = current === null ? null : composer.take(asNote.checked);  // null while a file still uploads
+    if (!extra || (!body && !extra.files.length)) return;
     stopTyping();
     input.value = "";
     forgetDraft(current);
     var id = uuid();
-    var frame = { type: asNote.checked ? "note" : "reply", conversation: current, body: body, client_id: id };
-    var node = entryNode({ kind: asNote.checked ? "note" : "message", direction: "out", body: body, seq: "", id: "", author: null, delivery_status: "sending" });
+    var frame = Object.assign({ type: asNote.checked ? "note" : "reply", conversation: current, body: body, client_id: id }, extra.fields);
+    composer.sent(frame);
+    var node = entryNode({ kind: asNote.checked ? "note" : "message", direction: "out", body: body, seq: "", id: "", author: null,
+      delivery_status: "sending", attachments: extra.files, payload: extra.payload });
     node.classList.add("pending");
     timeline.appendChild(node);
     timeline.scrollTop = timeline.scrollHeight;
     pending[id] = { frame: frame, node: node };
     if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
   });
+
+  // The server refused a write (a file no longer available, no inbox to reply from): it will never be
+  // stored, so it leaves the resend queue and says why; its text (and files) go back to an empty box.
+  function refused(event) {
+    var write = pending[event.client_id];
+    delete pending[event.client_id];
+    write.node.classList.remove("pending");
+    write.node.classList.add("failed");
+    var status = write.node.querySelector(".status");
+    if (status) status.textContent = "Not sent: " + (event.message || "refused");
+    composer.refused(write.frame);
+    if (write.frame.conversation !== current || input.value.trim()) return;
+    input.value = write.frame.body;
+    asNote.checked = write.frame.type === "note";
+    saveDraft();
+  }
   // --- Drafts: what the agent typed stays with its conversation, across switching and reloads ---
   function draftKey(id) { return "parley.console.draft." + me + "." + id; }
   function saveDraft() {
@@ -1239,5 +1290,11 @@
     e.preventDefault();
   });
 
+  // For the console's other scripts: search.js opens a conversation as a click on its row does;
+  // composer.js extends the reply box.
+  window.ParleyConsole = Object.assign(window.ParleyConsole || {}, {
+    open: function (id) { open(id); },
+    extendComposer: function (hooks) { Object.assign(composer, hooks); }
+  });
   connect();
 })();

@@ -13,16 +13,7 @@
 (function () {
   "use strict";
 
-  function el(tag, props, children) {
-    var node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (key) {
-      if (key === "class") node.className = props[key];
-      else if (key === "text") node.textContent = props[key];
-      else node.setAttribute(key, props[key]);
-    });
-    (children || []).forEach(function (child) { node.append(child); });
-    return node;
-  }
+  var el = window.ParleyText.el;
 
   function chip(label) {
     var node = el("span", { class: "label-chip", text: label.name });

@@ -3,7 +3,8 @@
    href/src values after this file checked they are http(s): never HTML from the wire.
    window.ParleyText.linkify(text)        DocumentFragment: text, with http(s):// and www. links as <a>
    window.ParleyText.attachments(list)    <div class="attachments"> (images inline, other files as links), or null
-   window.ParleyText.size(bytes)          "12 KB" */
+   window.ParleyText.size(bytes)          "12 KB"
+   window.ParleyText.el(tag, {class, text, attr: value}, [children])   an element built without HTML */
 (function () {
   "use strict";
   // Up to whitespace or a character that cannot stand unescaped in a URL a person typed.
@@ -97,5 +98,17 @@
     return box;
   }
 
-  window.ParleyText = { linkify: linkify, attachments: attachments, size: size };
+  // An element with a class, text (as a text node, never HTML) and attributes, and children.
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (key) {
+      if (key === "class") node.className = props[key];
+      else if (key === "text") node.textContent = props[key];
+      else node.setAttribute(key, props[key]);
+    });
+    (children || []).forEach(function (child) { node.append(child); });
+    return node;
+  }
+
+  window.ParleyText = { linkify: linkify, attachments: attachments, size: size, el: el };
 })();

@@ -208,8 +208,17 @@
   // Marks are [conversation, seq]: read is what the visitor saw with the widget open, heard what the host was told.
   function newer(mark, m) { return !mark || mark[0] !== m.conversation || m.seq > mark[1]; }
 
+  // Read receipts for the agents: how far the visitor has seen, with the widget open (once per seq).
+  var seenSent = null;
+  function reportSeen() {
+    var mark = state.read;
+    if (!mark || !socketOpen() || (seenSent && seenSent[0] === mark[0] && seenSent[1] >= mark[1])) return;
+    seenSent = mark.slice();
+    socket.send(JSON.stringify({ type: "seen", conversation: mark[0], seq: mark[1] }));
+  }
+
   function onAgentMessage(m) {
-    if (visible) state.read = [m.conversation, m.seq];
+    if (visible) { state.read = [m.conversation, m.seq]; reportSeen(); }
     else if (newer(state.read, m)) window.ParleyFrame.toHost("unread", { count: ++unread });
     if (newer(state.heard, m)) {
       state.heard = [m.conversation, m.seq];
@@ -221,7 +230,7 @@
   window.ParleyFrame.onHost("visibility", function (data) {
     visible = !!(data && data.open);
     if (!visible) return;
-    if (conversation) state.read = [conversation, lastSeq];
+    if (conversation) { state.read = [conversation, lastSeq]; reportSeen(); }
     unread = 0;
     save();
     window.ParleyFrame.toHost("unread", { count: 0 });
