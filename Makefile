@@ -7,7 +7,7 @@ PORT   ?= 8000
 
 export DEBUG ?= 1
 
-.PHONY: run test test-browser test-services lint format bench clean
+.PHONY: run test test-browser test-services lint format bench bench-console clean
 
 $(STAMP): pyproject.toml
 	@echo "==> Creating the virtualenv in $(VENV) and installing Parley (first run takes a minute)"
@@ -40,6 +40,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	@$(BIN)/python bench/chat_latency.py
+
+# Console reads on 100,000 conversations (PostgreSQL, then 10,000 on SQLite); needs PostgreSQL on loopback.
+bench-console: $(STAMP)
+	@$(BIN)/python bench/console.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
