@@ -112,8 +112,8 @@ _SQLITE_OPTIONS = {
     "timeout": 20,
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
 }
-# Connections are kept and reused: opening one per database call cost a PostgreSQL backend process
-# per socket message, and on SQLite the PRAGMAs above on every call. No health check before reuse:
+# SQLite connections are kept and reused (PostgreSQL's come from a pool, below): opening one per
+# database call cost the PRAGMAs above on every call. No health check before reuse:
 # Channels ends every socket database call as a "request", so Django's check was an extra SELECT 1 per
 # call (39% of the database thread's time on PostgreSQL, docs/benchmarks.md). A connection broken by a
 # database restart fails one call and is then replaced, as Django closes connections that errored.
@@ -128,6 +128,20 @@ if _database_url:
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or sqlite:// URL")
     if _db["ENGINE"] == "django.db.backends.sqlite3":
         _db["OPTIONS"] = dict(_SQLITE_OPTIONS)
+    else:
+        # PostgreSQL connections come from a pool (psycopg_pool, Django 5.1+). Under daphne every HTTP
+        # request runs on a thread of its own, and a connection kept per thread (CONN_MAX_AGE) was one
+        # new backend per request, left open until garbage collection: 77 backends after 20 s of
+        # bench/console.py. Pooled, a "closed" connection goes back to the pool: CONN_MAX_AGE is 0.
+        _db["CONN_MAX_AGE"] = 0
+        _db["OPTIONS"] = {
+            "pool": {
+                "min_size": 2,
+                "max_size": env.get_int("DATABASE_POOL_MAX_SIZE", 20, minimum=2),
+                # A request that finds every connection busy waits this long, then fails loudly.
+                "timeout": 10,
+            }
+        }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     _db = {

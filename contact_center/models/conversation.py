@@ -76,6 +76,23 @@ class Conversation(models.Model):
             # The "waiting" and "SLA" sorts of open lists.
             models.Index(fields=["status", "waiting_since"], name="conv_status_waiting"),
             models.Index(fields=["status", "sla_due_at"], name="conv_status_sla_due"),
+            # Lists across every inbox (an admin's All, Unassigned) in the plain-column sorts: read in
+            # order instead of sorting every open conversation (bench/console.py, docs/benchmarks.md).
+            models.Index(
+                fields=["status", "-last_activity_at", "-id"],
+                name="conv_list_activity",
+                condition=models.Q(merged_into__isnull=True),
+            ),
+            models.Index(
+                fields=["status", "created_at", "id"],
+                name="conv_list_oldest",
+                condition=models.Q(merged_into__isnull=True),
+            ),
+            models.Index(
+                fields=["status", "-priority", "-last_activity_at", "-id"],
+                name="conv_list_priority",
+                condition=models.Q(merged_into__isnull=True),
+            ),
         ]
 
     def __str__(self):

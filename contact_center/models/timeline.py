@@ -55,7 +55,10 @@ class TimelineEntry(models.Model):
                 name="entry_inbox_external_id_unique",
             ),
         ]
-        indexes = [models.Index(fields=["customer", "-created_at"], name="entry_customer_created")]
+        # The customer's unified timeline pages on (created_at, id) newest first: with the id in the
+        # index a deep page seeks straight to its 51 rows (bench/console.py measured an agent's page
+        # 100 at 31 ms without it, 0.5 ms with it, on PostgreSQL).
+        indexes = [models.Index(fields=["customer", "-created_at", "-id"], name="entry_customer_created_id")]
 
     def __str__(self):
         return f"{self.kind} #{self.seq} in conversation {self.conversation_id}"

@@ -67,3 +67,38 @@ def test_an_agent_narrows_the_list_to_a_team_sorts_it_by_waiting_and_saves_it_as
     expect(
         dana.get_by_role("group", name="Saved views").get_by_role("button", name="Support, waiting", exact=True)
     ).to_be_visible()
+
+
+def test_an_agent_outside_the_inbox_sees_nothing_of_it_in_the_list_live_or_by_address(stack, people):
+    stack.shell(
+        "from contact_center.models import Agent, Inbox; "
+        "olga = Agent.objects.create_user('olga', password='olga-password', display_name='Olga'); "
+        "Inbox.objects.create(name='Partner desk', kind='email', address='desk@partner.example').members.add(olga)"
+    )
+    olga = people.new_page()
+    sign_in_as(olga, "olga", "olga-password")
+    expect(conversation_list(olga)).to_have_count(0)
+
+    # A visitor writes while Olga's console is live: Dana's list gets it, Olga's socket hears nothing.
+    question = "Is the shop open on holidays?"
+    _, _, dana = start_conversation(stack, people, question)
+    customer = customer_name_of(stack, question)
+    expect(conversation_list(dana).filter(has_text=customer)).to_be_visible()
+    olga.wait_for_timeout(1000)
+    expect(conversation_list(olga)).to_have_count(0)
+    expect(olga).to_have_title("Console · Parley")
+
+    # Nor by typing the addresses: every read answers 404, the export holds no row.
+    ids = stack.shell(
+        "from contact_center.models import TimelineEntry; "
+        f"e = TimelineEntry.objects.get(body={question!r}); print(e.conversation_id, e.customer_id)"
+    ).split()
+    conversation_id, customer_id = ids[-2], ids[-1]
+    for path in (
+        f"/console/api/conversations/{conversation_id}/entries/",
+        f"/console/api/customers/{customer_id}/",
+        f"/console/api/customers/{customer_id}/timeline/",
+    ):
+        assert olga.request.get(path).status == 404, path
+    exported = olga.request.get("/console/export/conversations.csv?status=").text()
+    assert exported.strip().splitlines()[1:] == []

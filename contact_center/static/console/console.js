@@ -497,7 +497,11 @@
         Object.keys(data.open).forEach(function (view) {
           document.querySelector('[data-count="' + view + '"]').textContent = data.open[view];
           var unreadCount = document.querySelector('[data-unread="' + view + '"]');
-          unreadCount.textContent = data.unread[view] ? data.unread[view] + " unread" : "";
+          // A small pill: the number shows, "unread" is for screen readers.
+          unreadCount.replaceChildren();
+          if (data.unread[view]) {
+            unreadCount.append(String(data.unread[view]), window.ParleyText.el("span", { class: "visually-hidden", text: " unread" }));
+          }
         });
       });
   }
@@ -646,6 +650,15 @@
           p.before = data.entries.length && data.entries[0].seq > 1 ? data.entries[0].seq : null;
           if (!p.before) p.earlier = data.earlier;
         } else {
+          var own = conversations[p.conversation];
+          if (!p.marked && own && data.entries.length) {
+            // Where the earlier history ends and this conversation begins.
+            p.marked = true;
+            var mark = document.createElement("li");
+            mark.className = "entry-heading this-conversation";
+            mark.textContent = "This conversation · opened " + new Date(own.created_at).toLocaleDateString();
+            timeline.insertBefore(mark, timeline.querySelector(".entry[data-seq]"));
+          }
           var top = timeline.firstChild, shown = null, nodes = [];
           data.entries.forEach(function (e) {
             if (e.conversation !== shown) { nodes.push(headingNode(data.conversations[e.conversation])); shown = e.conversation; }
