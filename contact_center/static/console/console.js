@@ -487,7 +487,8 @@
         });
         list.next = data.next;
         renderList();
-      });
+      })
+      .catch(function () { /* the list keeps what it shows; the reconnect loads it again */ });
   }
 
   function loadCounts() {
@@ -503,7 +504,8 @@
             unreadCount.append(String(data.unread[view]), window.ParleyText.el("span", { class: "visually-hidden", text: " unread" }));
           }
         });
-      });
+      })
+      .catch(function () { /* the counts keep their last numbers until the next change or reconnect */ });
   }
 
   // Counts change with every assignment and status change; ask at most twice a second.
@@ -603,7 +605,8 @@
         renderStatus();
         markRead();
         loadCustomer(data.conversation.customer.id);
-      });
+      })
+      .catch(function () { /* the server is away (a restart, a dropped network): the reconnect loads it again */ });
   }
 
   // --- Earlier history: this conversation's older pages, then the customer's earlier conversations ---
