@@ -27,12 +27,14 @@ import contextlib
 import json
 import math
 import os
+import platform
 import random
 import resource
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -175,8 +177,9 @@ async def _until(ws: ClientConnection, frame_type: str) -> None:
 # --- Measurements -----------------------------------------------------------------------------------
 
 
-def percentiles(samples_ns: list[int]) -> dict[str, float] | None:
-    """Nearest-rank p50/p90/p99/p99.9, max and mean, in milliseconds (None without samples)."""
+def percentiles(samples_ns: list[int], points: tuple[float, ...] = (50, 90, 99, 99.9)) -> dict[str, float] | None:
+    """Nearest-rank percentiles (``points``: p50, p90, p99 and p99.9 unless told), max and mean, in
+    milliseconds (None without samples)."""
     if not samples_ns:
         return None
     ordered = sorted(samples_ns)
@@ -185,13 +188,25 @@ def percentiles(samples_ns: list[int]) -> dict[str, float] | None:
         return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] / 1e6
 
     return {
-        "p50": rank(50),
-        "p90": rank(90),
-        "p99": rank(99),
-        "p99.9": rank(99.9),
+        **{f"p{p:g}": rank(p) for p in points},
         "max": ordered[-1] / 1e6,
         "mean": sum(ordered) / len(ordered) / 1e6,
         "samples": len(ordered),
+    }
+
+
+def machine() -> dict:
+    """What the results were measured on: cores, CPU model, RAM, kernel, Python."""
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    mem_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "ram_gib": round(mem_kb / 1024**2, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
     }
 
 

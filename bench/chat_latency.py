@@ -38,7 +38,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import resource
 import signal
 import sys
@@ -51,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._loadgen import Progress, run_fanout, run_pairs  # noqa: E402
+from bench._loadgen import Progress, machine, run_fanout, run_pairs  # noqa: E402
 from bench._targets import ChannelsTarget, ParleyTarget, RelayTarget  # noqa: E402
 
 GOALS = {"p99_ms": 15.0, "p99.9_ms": 50.0, "cpu_ms_per_msg": 1.5, "fanout_deliveries_per_s": 10_000}
@@ -96,20 +95,6 @@ def raise_open_files_limit(needed: int) -> int:
 
 def command_line() -> str:
     return " ".join([os.path.relpath(sys.executable, ROOT), *sys.argv])
-
-
-def machine() -> dict:
-    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
-    meminfo = Path("/proc/meminfo").read_text().splitlines()
-    mem_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": model,
-        "ram_gib": round(mem_kb / 1024**2, 1),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-    }
 
 
 async def measure(target, args, log: Progress) -> dict:

@@ -46,10 +46,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._loadgen import Progress, percentiles  # noqa: E402
+from bench._loadgen import Progress, machine, percentiles  # noqa: E402
 from bench._soak import AnchorSoak, ParleySoak, run_soak, source_addresses  # noqa: E402
 from bench._targets import ChannelsTarget, RelayTarget  # noqa: E402
-from bench.chat_latency import command_line, machine, raise_open_files_limit  # noqa: E402
+from bench.chat_latency import command_line, raise_open_files_limit  # noqa: E402
 from tests.support.live import LiveStack  # noqa: E402
 
 GOALS = {

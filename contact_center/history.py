@@ -5,15 +5,23 @@ Everything here is keyed on seq, never on OFFSET, so page 100 costs what page 1 
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import Q, prefetch_related_objects
+from django.db import connection
 
-from contact_center.access import access_customer, visible_inboxes
+from contact_center.access import access_customer
 from contact_center.lib import cursors, payloads
 from contact_center.lib.csat import csat_enabled, csat_request
-from contact_center.models import Agent, Conversation, Identity, SatisfactionRating, TimelineEntry
+from contact_center.models import (
+    Agent,
+    Attachment,
+    Conversation,
+    Identity,
+    SatisfactionRating,
+    TimelineEntry,
+)
 
 REPLAY_BATCH = 200
 CUSTOMER_PAGE = 50
@@ -49,37 +57,134 @@ def customer_entries_before(
 ) -> dict[str, Any]:
     """One page of the customer's whole history, every conversation and channel on one timeline.
 
-    The newest page, or the one just older than ``cursor``; entries oldest first, each conversation
-    they belong to summarised once, and the cursor of the next older page (None at the beginning).
-    Only entries of inboxes ``agent`` may see are shown. Keyed on (created_at, id) over the
-    customer's index, so any page costs what the first does: one query for the entries, one for
-    attachments when the page has any, one access check when the page is empty (a customer with no
-    visible entry must be told apart from one the agent may not see). Raises ``AccessDenied`` and
+    The newest page, or the one just older than ``cursor``; entries oldest first (each as
+    ``payloads.entry_for_agent`` has it), each conversation they belong to summarised once, and the
+    cursor of the next older page (None at the beginning). Only entries of inboxes ``agent`` may see
+    are shown. Keyed on (created_at, id) over the customer's index, so any page costs what the first
+    does: one query for the entries, one for the conversations they belong to, one for attachments
+    when the page has any, one access check when the page is empty (a customer with no visible entry
+    must be told apart from one the agent may not see). Raises ``AccessDenied`` and
     ``ValidationError`` (a cursor this function did not give out).
+
+    This is the console's hottest read (every thread opened, every page scrolled back), so it is
+    plain SQL into plain dicts: through the ORM, compiling the query and building a model per row and
+    per author cost five times the query itself (docs/benchmarks.md). tests/views/
+    test_customer_timeline.py holds its entries equal to ``entry_for_agent``'s.
     """
-    rows = TimelineEntry.objects.filter(customer_id=customer_id).select_related("author", "conversation__inbox")
-    if not agent.sees_every_inbox:
-        rows = rows.filter(inbox_id__in=visible_inboxes(agent).values("pk"))
+    at = pk = None
     if cursor:
         at, pk = _decode_entry_cursor(cursor)
-        # The plain range is what an index can seek on; the OR only settles ties within it.
-        rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk), created_at__lte=at)
-    page = list(rows.order_by("-created_at", "-pk")[: limit + 1])
-    more = len(page) > limit
-    page = page[:limit]
-    if not page and not cursor:
-        access_customer(agent, customer_id)  # raises for a customer the agent may not see
-    page.reverse()
+    with connection.cursor() as sql:
+        sql.execute(*_entries_sql(connection, customer_id, None if agent.sees_every_inbox else agent.pk, at, pk, limit))
+        rows = sql.fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if not rows:
+            if not cursor:
+                access_customer(agent, customer_id)  # raises for a customer the agent may not see
+            return {"entries": [], "conversations": {}, "next": None}
+        rows.reverse()
+        sql.execute(*_headings_sql(sorted({row[1] for row in rows})))
+        headings = [_heading_from_row(row) for row in sql.fetchall()]
     # Nearly no entry has files: fetch attachments only for those that do.
-    prefetch_related_objects([e for e in page if e.payload.get("attachments")], "attachments")
-    conversations = {}
-    for entry in page:
-        conversations.setdefault(entry.conversation_id, entry.conversation)
+    entries = [_entry_from_row(row) for row in rows]
+    with_files = [entry for entry in entries if entry["payload"].get("attachments")]
+    if with_files:
+        files: dict[int, list[dict[str, Any]]] = {}
+        for attachment in Attachment.objects.filter(entry_id__in=[e["id"] for e in with_files]).order_by("pk"):
+            files.setdefault(attachment.entry_id, []).append(payloads.attachment_payload(attachment))
+        for entry in with_files:
+            entry["attachments"] = files.get(entry["id"], [])
+    oldest = entries[0]
     return {
-        "entries": [payloads.entry_for_agent(entry) for entry in page],
-        "conversations": {str(pk): payloads.conversation_heading(c) for pk, c in conversations.items()},
-        "next": cursors.encode([page[0].created_at.isoformat(), page[0].pk]) if more else None,
+        "entries": entries,
+        "conversations": {str(heading["id"]): heading for heading in headings},
+        "next": cursors.encode([oldest["created_at"], oldest["id"]]) if more else None,
     }
+
+
+# Plain SQL on both backends. Only these constant fragments are ever joined into a statement; every
+# value goes as a parameter.
+_ENTRIES = (
+    # the columns _entry_from_row reads, in order
+    "SELECT e.id, e.conversation_id, e.customer_id, e.seq, e.kind, e.direction, e.body, e.payload,"
+    " e.delivery_status, e.created_at, a.id, a.display_name, a.first_name, a.last_name, a.username"
+    " FROM cc_timeline_entry e LEFT JOIN cc_agent a ON a.id = e.author_id WHERE e.customer_id = %s"
+)
+_IN_MEMBERS_INBOXES = " AND e.inbox_id IN (SELECT m.inbox_id FROM cc_inbox_members m WHERE m.agent_id = %s)"
+# The plain range is what the (customer, created_at, id) index seeks on; the OR settles ties in it.
+_OLDER_THAN = " AND e.created_at <= %s AND (e.created_at < %s OR e.id < %s)"
+_NEWEST_FIRST = " ORDER BY e.created_at DESC, e.id DESC LIMIT %s"
+_HEADINGS = (
+    # the columns _heading_from_row reads, in order
+    "SELECT c.id, c.inbox_id, i.name, i.kind, c.status, c.subject, c.created_at"
+    " FROM cc_conversation c JOIN cc_inbox i ON i.id = c.inbox_id WHERE c.id IN "
+)
+
+
+def _entries_sql(db, customer_id: int, member_id: int | None, at: datetime | None, pk: int | None, limit: int):
+    """The newest ``limit + 1`` entries of the customer older than (at, pk), in inboxes the agent
+    ``member_id`` is a member of (any inbox if None), newest first."""
+    query, params = _ENTRIES, [customer_id]
+    if member_id is not None:
+        query += _IN_MEMBERS_INBOXES
+        params.append(member_id)
+    if at is not None:
+        when = db.ops.adapt_datetimefield_value(at)
+        query += _OLDER_THAN
+        params += [when, when, pk]
+    return query + _NEWEST_FIRST, [*params, limit + 1]
+
+
+def _headings_sql(conversation_ids: list[int]):
+    return _HEADINGS + "(" + ", ".join(["%s"] * len(conversation_ids)) + ") ORDER BY c.id", conversation_ids
+
+
+def _entry_from_row(row: tuple) -> dict[str, Any]:
+    """``payloads.entry_for_agent`` of an entry, from the columns _ENTRIES selects (attachments filled
+    in later)."""
+    (pk, conversation_id, customer_id, seq, kind, direction, body, payload, delivery_status, created_at) = row[:10]
+    author_id, display_name, first_name, last_name, username = row[10:]
+    return {
+        "id": pk,
+        "conversation": conversation_id,
+        "customer": customer_id,
+        "seq": seq,
+        "kind": kind,
+        "direction": direction,
+        "author": (
+            {"id": author_id, "name": Agent.public_name_of(display_name, first_name, last_name, username)}
+            if author_id is not None
+            else None
+        ),
+        "body": body,
+        "payload": _json(payload),
+        "attachments": [],
+        "delivery_status": delivery_status,
+        "created_at": _aware(created_at).isoformat(),
+    }
+
+
+def _heading_from_row(row: tuple) -> dict[str, Any]:
+    """``payloads.conversation_heading`` of a conversation, from _headings_sql's columns."""
+    pk, inbox_id, inbox_name, inbox_kind, status, subject, created_at = row
+    return {
+        "id": pk,
+        "inbox": {"id": inbox_id, "name": inbox_name, "kind": inbox_kind},
+        "status": status,
+        "subject": subject,
+        "created_at": _aware(created_at).isoformat(),
+    }
+
+
+def _json(value: Any) -> Any:
+    # Both backends hand JSON columns over as text (Django parses them in JSONField.from_db_value).
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _aware(value: datetime) -> datetime:
+    # PostgreSQL returns aware datetimes in UTC; SQLite's converter returns naive ones, stored in UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def customer_cursor_before(entry: dict[str, Any]) -> str:

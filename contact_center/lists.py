@@ -11,25 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q, QuerySet
 
 from contact_center.access import visible_conversations
 from contact_center.lib import cursors, payloads
 from contact_center.models import Agent, Conversation, Inbox, Mention
+from contact_center.models.conversation import SLA_KEY, WAITING_KEY
 
 VIEWS = ("all", "mine", "unassigned", "mentions")
-# Where nobody waits (no wait, no target), a row sorts after every real time.
-NEVER = datetime(9999, 1, 1, tzinfo=UTC)
-# Sort keys that are not plain columns: the waiting and SLA orders put "nobody waits" last.
-KEYS = {
-    "waiting_key": Coalesce("waiting_since", Value(NEVER), output_field=DateTimeField()),
-    "sla_key": Coalesce("sla_due_at", Value(NEVER), output_field=DateTimeField()),
-}
+# Sort keys that are not plain columns: the waiting and SLA orders put "nobody waits" last (the
+# expressions the list indexes hold: models/conversation.py).
+KEYS = {"waiting_key": WAITING_KEY, "sla_key": SLA_KEY}
 # name -> the ORDER BY as (attribute, descending, "time" | "int"); every order ends on the primary key
 # so the cursor is unique.
 SORTS = {

@@ -86,7 +86,10 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "contact_center.urls"
 ASGI_APPLICATION = "contact_center.asgi.application"
-WSGI_APPLICATION = None
+WSGI_APPLICATION = "contact_center.wsgi.application"
+# HTTP requests run on this many threads per web process (asgi.py); each holds a database connection
+# while it works, so keep it below DATABASE_POOL_MAX_SIZE, which the socket thread shares.
+PARLEY_HTTP_THREADS = env.get_int("PARLEY_HTTP_THREADS", 8, minimum=1)
 
 TEMPLATES = [
     {
@@ -129,10 +132,10 @@ if _database_url:
     if _db["ENGINE"] == "django.db.backends.sqlite3":
         _db["OPTIONS"] = dict(_SQLITE_OPTIONS)
     else:
-        # PostgreSQL connections come from a pool (psycopg_pool, Django 5.1+). Under daphne every HTTP
-        # request runs on a thread of its own, and a connection kept per thread (CONN_MAX_AGE) was one
-        # new backend per request, left open until garbage collection: 77 backends after 20 s of
-        # bench/console.py. Pooled, a "closed" connection goes back to the pool: CONN_MAX_AGE is 0.
+        # PostgreSQL connections come from a pool (psycopg_pool, Django 5.1+), shared by the HTTP
+        # threads and the socket thread of a process, so idle threads hold none. (Under Django's own
+        # ASGI handler, a thread per request, a connection kept per thread was one new backend per
+        # request: 77 after 20 s of bench/console.py.) Pooled, "closing" returns it: CONN_MAX_AGE is 0.
         _db["CONN_MAX_AGE"] = 0
         _db["OPTIONS"] = {
             "pool": {
@@ -237,6 +240,10 @@ if DEBUG:
     # warns when STATIC_ROOT is missing, so give it the (empty) folder collectstatic would fill.
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
+# Sessions are read from the cache (Redis wherever there is more than one process) and written to
+# both: the database lookup was a sixth of an API request's time (docs/benchmarks.md). Without the
+# cache they are read from the database (contact_center/sessions.py).
+SESSION_ENGINE = "contact_center.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -37,7 +37,12 @@ class Agent(AbstractUser):
     @property
     def public_name(self) -> str:
         """The name customers see on replies."""
-        return self.display_name or self.get_full_name() or self.username
+        return self.public_name_of(self.display_name, self.first_name, self.last_name, self.username)
+
+    @staticmethod
+    def public_name_of(display_name: str, first_name: str, last_name: str, username: str) -> str:
+        """``public_name`` from the columns alone, for readers that load rows without models."""
+        return display_name or f"{first_name} {last_name}".strip() or username
 
     @property
     def sees_every_inbox(self) -> bool:

@@ -79,7 +79,8 @@ def search_results(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def conversation_entries(request: HttpRequest, conversation_id: int) -> JsonResponse:
-    """A page of the timeline: the newest, or the one before ``?before=<seq>``."""
+    """A page of the timeline: the newest, with what the thread's menus offer, or the one before
+    ``?before=<seq>``, entries only."""
     try:
         conversation = access_conversation(request.user, conversation_id)
     except AccessDenied as exc:
@@ -91,13 +92,17 @@ def conversation_entries(request: HttpRequest, conversation_id: int) -> JsonResp
         return JsonResponse({"error": "before must be a seq number"}, status=400)
     entries = history.entries_before(conversation.pk, before)
     at_the_start = bool(entries) and entries[0]["seq"] == 1
+    # Older than this conversation: the customer's timeline, from this cursor (None until the page
+    # reaches the conversation's first entry).
+    earlier = history.customer_cursor_before(entries[0]) if at_the_start else None
+    if before is not None:
+        # Scrolling back: the thread already holds the conversation and its menus, only entries are new.
+        return JsonResponse({"entries": entries, "earlier": earlier})
     return JsonResponse(
         {
             "conversation": payloads.conversation_summary(conversation),
             "entries": entries,
-            # Older than this conversation: the customer's timeline, from this cursor (None until the
-            # page reaches the conversation's first entry).
-            "earlier": history.customer_cursor_before(entries[0]) if at_the_start else None,
+            "earlier": earlier,
             # Who the assignee menu offers: everyone who can see this inbox.
             "assignees": [
                 {"id": agent.pk, "name": agent.public_name} for agent in assignable_agents(conversation.inbox_id)

@@ -14,7 +14,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contact_center.models import Attachment, Conversation, Customer, Inbox, TimelineEntry
+from contact_center.lib import payloads
+from contact_center.models import Agent, Attachment, Conversation, Customer, Inbox, TimelineEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -168,9 +169,38 @@ def test_any_page_costs_the_same_few_queries(client, vera, who, request, tmp_pat
     client.force_login(request.getfixturevalue(who))
     newest, middle, oldest = pages(client, vera.pk)
 
-    # Session, user, then the entries with their authors and conversations in one query.
+    # The user (the session comes from the cache), the entries with their authors, their conversations.
     assert queries(client, url(vera.pk)) == 3
     assert queries(client, url(vera.pk), {"before": newest["next"]}) == 3
     # ... and the attachments of the one entry that has any.
     assert queries(client, url(vera.pk), {"before": middle["next"]}) == 4
     assert oldest["entries"][5]["attachments"][0]["filename"] == "a.txt"
+
+
+def test_its_entries_and_headings_are_what_every_other_reader_sends(client, vera, alice, tmp_path, settings):
+    # The page is read in plain SQL for speed: it must still say exactly what entry_for_agent and
+    # conversation_heading say of the same rows, on both backends.
+    settings.MEDIA_ROOT = tmp_path
+    named = Agent.objects.create_user("named", first_name="Nora", last_name="Named")
+    bare = Agent.objects.create_user("bare")
+    entries = list(TimelineEntry.objects.filter(customer=vera).order_by("-created_at")[:6])
+    for entry, author in zip(entries, [alice, named, bare], strict=False):
+        TimelineEntry.objects.filter(pk=entry.pk).update(author=author, direction="out", delivery_status="read")
+    TimelineEntry.objects.filter(pk=entries[3].pk).update(kind="note", payload={"mentions": [alice.pk], "x": [1, 2]})
+    attachment = Attachment.objects.create(
+        entry=entries[4], file=ContentFile(b"x", name="a.txt"), filename="a.txt", content_type="text/plain", size=1
+    )
+    TimelineEntry.objects.filter(pk=entries[4].pk).update(payload={"attachments": [attachment.pk]})
+    client.force_login(alice)
+
+    page = client.get(url(vera.pk)).json()
+
+    rows = TimelineEntry.objects.filter(pk__in=[e["id"] for e in page["entries"]]).select_related("author")
+    expected = {entry.pk: payloads.entry_for_agent(entry) for entry in rows.prefetch_related("attachments")}
+    for entry in [*expected.values(), *page["entries"]]:
+        for file in entry["attachments"]:
+            assert "/files/" in file.pop("url")  # signed afresh on every read
+    assert page["entries"] == [expected[e["id"]] for e in page["entries"]]
+    assert {e["author"]["name"] for e in page["entries"] if e["author"]} == {"Alice", "Nora Named", "bare"}
+    headings = {str(c.pk): payloads.conversation_heading(c) for c in vera.conversations.select_related("inbox")}
+    assert page["conversations"] == headings

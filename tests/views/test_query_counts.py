@@ -7,8 +7,8 @@ what the read costs and names the queries. More queries on the big board means a
 N+1); a change that legitimately adds a query (a new prefetch) changes the stated number, and its
 comment, on purpose.
 
-In the comments, "session" and "user" are the login (SessionMiddleware, AuthenticationMiddleware);
-the rest are the endpoint's own.
+In the comments, "user" is the login (AuthenticationMiddleware; the session itself comes from the
+cache, settings.SESSION_ENGINE); the rest are the endpoint's own.
 """
 
 from __future__ import annotations
@@ -177,9 +177,9 @@ def test_a_list_page_costs_four_queries_whatever_its_rows_and_depth(client, view
         "page 1 of 101": 50,
         "page 2 of 101": 50,
     }
-    # session, user, the page (inbox, customer and assignee joined in; the agent's inboxes and the
+    # user, the page (inbox, customer and assignee joined in; the agent's inboxes and the
     # view are conditions of the same query), the page's labels
-    assert_each_costs(4, pages)
+    assert_each_costs(3, pages)
 
 
 def test_a_list_narrowed_to_a_status_an_inbox_and_a_label_costs_the_same_four_queries(
@@ -200,8 +200,8 @@ def test_a_list_narrowed_to_a_status_an_inbox_and_a_label_costs_the_same_four_qu
 
     pages = {"page 1 of 2": few, "page 1 of 60": many, "page 2 of 60": many_later}
     assert rows_per_page(pages, "conversations") == {"page 1 of 2": 2, "page 1 of 60": 50, "page 2 of 60": 10}
-    # session, user, the page, the page's labels
-    assert_each_costs(4, pages)
+    # user, the page, the page's labels
+    assert_each_costs(3, pages)
 
 
 def test_the_view_counts_cost_three_queries_however_many_conversations(client, viewer, board):
@@ -214,8 +214,8 @@ def test_the_view_counts_cost_three_queries_however_many_conversations(client, v
     many = get_counted(client, COUNTS_URL)
 
     assert few.json()["open"]["all"] < 2 < many.json()["open"]["mentions"] < many.json()["open"]["all"]
-    # session, user, one aggregate over every view
-    assert_each_costs(3, {"2 conversations": few, "240 conversations": many})
+    # user, one aggregate over every view
+    assert_each_costs(2, {"2 conversations": few, "240 conversations": many})
 
 
 def test_the_console_page_costs_the_login_and_its_filter_menus_however_many_conversations(client, viewer, board):
@@ -226,8 +226,8 @@ def test_the_console_page_costs_the_login_and_its_filter_menus_however_many_conv
     board.grow(60)
     many = get_counted(client, PAGE_URL)
 
-    # session, user, the inbox and team menus of the list filters: the lists come through the API
-    assert_each_costs(4, {"2 conversations": few, "60 conversations": many})
+    # user, the inbox and team menus of the list filters: the lists come through the API
+    assert_each_costs(3, {"2 conversations": few, "60 conversations": many})
 
 
 def test_the_label_menu_costs_three_queries_however_many_labels(client, viewer, charlie, labels):
@@ -239,8 +239,8 @@ def test_the_label_menu_costs_three_queries_however_many_labels(client, viewer, 
     many = get_counted(client, LABELS_URL)
 
     assert [len(read.json()["labels"]) for read in (few, many)] == [4, 44]
-    # session, user, the labels
-    assert_each_costs(3, {"4 labels": few, "44 labels": many})
+    # user, the labels
+    assert_each_costs(2, {"4 labels": few, "44 labels": many})
 
 
 # --- Vera's history: the conversation view and the customer's timeline ---------------------------------
@@ -339,15 +339,15 @@ def more_assignees(website: Inbox, count: int) -> None:
 @pytest.mark.parametrize(
     "channel, cost",
     [
-        # session, user, the conversation (inbox, customer and assignee joined in; it is the access check
-        # too), its labels, the page of entries (authors joined in), the page's attachments, the
+        # The newest page: user, the conversation (inbox, customer and assignee joined in; it is the
+        # access check too), its labels, the page of entries (authors joined in), the page's attachments, the
         # assignee menu, the team menu, the customer's other conversations "Merge into" offers, the
         # customer's addresses "Reply via" offers, and the email inbox a reply to hers would leave from
         # (a chat is not one). A chat never moves to another inbox: no query for "Move to".
-        ("chat", 11),
+        ("chat", 10),
         # ... and the other mailboxes "Move to" offers; her address is the one the conversation answers,
         # from its own inbox: no inbox to look up for "Reply via".
-        ("email", 11),
+        ("email", 10),
     ],
 )
 def test_the_conversation_view_costs_the_same_queries_whatever_the_timeline(
@@ -384,7 +384,9 @@ def test_the_conversation_view_costs_the_same_queries_whatever_the_timeline(
     assert len(many.json()["conversation"]["labels"]) >= 1
     assert len(many.json()["assignees"]) == 3 + 12 + 1
     assert len(many.json()["merge_targets"]) == 12
-    assert_each_costs(cost, pages)
+    assert_each_costs(cost, {"page 1 of 2": few, "page 1 of 101": many})
+    # Scrolling back: user, the conversation (the access check), the page of entries, their attachments.
+    assert_each_costs(4, {"page 2 of 52": few_later, "page 2 of 101": many_later})
 
 
 def test_the_customer_timeline_costs_four_queries_at_any_depth(
@@ -426,8 +428,8 @@ def test_the_customer_timeline_costs_four_queries_at_any_depth(
     for label in ("page 1 of 101", "page 2 of 101"):
         assert len(pages[label].json()["conversations"]) == (2 if viewer == alice else 3)
     assert all(any(entry["attachments"] for entry in read.json()["entries"]) for read in pages.values())
-    # session, user, the page of entries (authors, conversations and their inboxes joined in), the
-    # attachments of the page's entries that have any (a page with none skips that query)
+    # user, the page of entries (authors joined in), the conversations they belong to (inboxes joined
+    # in), the attachments of the page's entries that have any (a page with none skips that query)
     assert_each_costs(4, pages)
 
 
@@ -478,8 +480,8 @@ def test_the_customer_sidebar_costs_ten_queries_however_much_the_customer_has(
     assert many.json()["customer"]["account_owner"] == {"id": dave.pk, "name": "Dave"}
     assert len(many.json()["customer"]["labels"]) == 4
     assert len(many.json()["owners"]) > len(few.json()["owners"])
-    # session, user, the customer and whether the viewer sees one of their conversations (the access
+    # user, the customer and whether the viewer sees one of their conversations (the access
     # check), the customer again (company and account owner joined in), their identities, their labels,
     # their conversations (inbox, customer and assignee joined in), those conversations' labels, the
     # account-owner menu
-    assert_each_costs(10, {"1 conversation": few, "40 conversations": many})
+    assert_each_costs(9, {"1 conversation": few, "40 conversations": many})

@@ -510,13 +510,14 @@ def test_snippets_are_plain_text_around_the_first_match(website):
 @pytest.mark.parametrize(
     "kind,queries",
     [
-        # session, user; the ranked ids; the entries with their conversations; the conversations' labels
-        ("messages", 5),
-        # session, user; the ranked ids; the conversations; their labels
-        ("conversations", 5),
-        # session, user; the ranked ids; the customers (latest conversation id in a subquery); their
+        # user (the session comes from the cache); the ranked ids; the entries with their
+        # conversations; the conversations' labels
+        ("messages", 4),
+        # user; the ranked ids; the conversations; their labels
+        ("conversations", 4),
+        # user; the ranked ids; the customers (latest conversation id in a subquery); their
         # identities; their latest conversations; those conversations' labels
-        ("customers", 7),
+        ("customers", 6),
     ],
 )
 def test_a_page_costs_the_same_number_of_queries_whatever_it_holds(client, alice, website, kind, queries):
