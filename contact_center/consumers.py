@@ -43,6 +43,21 @@ CLOSE_MEMBERSHIP_CHANGED = 4001
 MAX_RESUME = 500
 
 
+# Frames that change one conversation: type -> (the action, the frame's field it takes, and the error
+# when that field is missing; None where a missing field is the action's to refuse, as any bad value).
+# "assign" and "team" must name their field: null there means "nobody", not "left out".
+CONVERSATION_CHANGES = {
+    "status": (do_change_status, "status", None),
+    "snooze": (do_snooze, "until", None),
+    "assign": (do_assign, "assignee", "assignee is an agent id or null"),
+    "team": (do_assign_team, "team", "team is a team id or null"),
+    "priority": (do_set_priority, "priority", None),
+    "labels": (do_set_labels, "labels", None),
+    "merge": (do_merge, "into", None),
+    "move": (do_move_to_inbox, "inbox", None),
+}
+
+
 class AgentConsumer(JsonFrameConsumer):
     agent = None
     _heartbeat = None
@@ -92,14 +107,7 @@ class AgentConsumer(JsonFrameConsumer):
             "typing": self.on_typing,
             "viewing": self.on_viewing,
             "read": self.on_read,
-            "status": self.on_status,
-            "snooze": self.on_snooze,
-            "assign": self.on_assign,
-            "priority": self.on_priority,
-            "team": self.on_team,
-            "labels": self.on_labels,
-            "merge": self.on_merge,
-            "move": self.on_move,
+            **dict.fromkeys(CONVERSATION_CHANGES, self.on_change),
             "customer": self.on_customer,
             "availability": self.on_availability,
             "view.save": self.on_saved_view,
@@ -199,52 +207,14 @@ class AgentConsumer(JsonFrameConsumer):
             return
         await self._for_conversation(content, lambda agent, conversation_id: do_mark_read(agent, conversation_id, seq))
 
-    async def on_status(self, content):
-        await self._change(
-            content, lambda agent, conversation_id: do_change_status(agent, conversation_id, content.get("status"))
-        )
-
-    async def on_snooze(self, content):
-        await self._change(
-            content, lambda agent, conversation_id: do_snooze(agent, conversation_id, content.get("until"))
-        )
-
-    async def on_assign(self, content):
-        if "assignee" not in content:
-            await self.send_json(bad_frame("assignee is an agent id or null", conversation=content.get("conversation")))
+    async def on_change(self, content):
+        """A frame of CONVERSATION_CHANGES: the action, with the frame's one argument; answered with the
+        conversation's summary as saved (a merge: the target's)."""
+        action, field, required = CONVERSATION_CHANGES[content["type"]]
+        if required is not None and field not in content:
+            await self.send_json(bad_frame(required, conversation=content.get("conversation")))
             return
-        await self._change(
-            content, lambda agent, conversation_id: do_assign(agent, conversation_id, content.get("assignee"))
-        )
-
-    async def on_team(self, content):
-        if "team" not in content:
-            await self.send_json(bad_frame("team is a team id or null", conversation=content.get("conversation")))
-            return
-        await self._change(
-            content, lambda agent, conversation_id: do_assign_team(agent, conversation_id, content.get("team"))
-        )
-
-    async def on_priority(self, content):
-        await self._change(
-            content, lambda agent, conversation_id: do_set_priority(agent, conversation_id, content.get("priority"))
-        )
-
-    async def on_labels(self, content):
-        await self._change(
-            content, lambda agent, conversation_id: do_set_labels(agent, conversation_id, content.get("labels"))
-        )
-
-    async def on_merge(self, content):
-        """Merge ``conversation`` into ``into``; answered with the target's summary."""
-        await self._change(
-            content, lambda agent, conversation_id: do_merge(agent, conversation_id, content.get("into"))
-        )
-
-    async def on_move(self, content):
-        await self._change(
-            content, lambda agent, conversation_id: do_move_to_inbox(agent, conversation_id, content.get("inbox"))
-        )
+        await self._change(content, lambda agent, conversation_id: action(agent, conversation_id, content.get(field)))
 
     async def on_customer(self, content):
         """Change a customer's profile (the frame's other fields); answered with ``customer.updated``, which
