@@ -8,6 +8,7 @@ and ``PUBLIC_BASE_URL``. See docs/configuration.md for every variable.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tempfile
 from pathlib import Path
@@ -260,6 +261,31 @@ PARLEY_TRANSPORTS = {
 }
 # Outgoing mail (offline-mode replies, transcripts): docs/configuration.md, "Email".
 PARLEY_SMTP = {"url": env.get_str("SMTP_URL"), "mail_from": env.get_str("PARLEY_MAIL_FROM")}
+
+
+def _twilio() -> dict[str, str | None]:
+    """``TWILIO_*`` checked: both credentials or neither, an account SID that is one, an API URL that is
+    an http(s) base. The token is never echoed in an error."""
+    sid = (env.get_str("TWILIO_ACCOUNT_SID") or "").strip()
+    token = (env.get_str("TWILIO_AUTH_TOKEN") or "").strip()
+    api_url = (env.get_str("TWILIO_API_URL") or "").strip().rstrip("/")
+    if bool(sid) != bool(token):
+        raise ImproperlyConfigured("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set together, or neither")
+    if sid and not re.fullmatch(r"AC[0-9a-fA-F]{32}", sid):
+        raise ImproperlyConfigured(f"TWILIO_ACCOUNT_SID={sid!r} is not an account SID (AC and 32 hex digits)")
+    if any(c.isspace() for c in token):
+        raise ImproperlyConfigured("TWILIO_AUTH_TOKEN contains whitespace")
+    parts = urlsplit(api_url)
+    if api_url and (parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment):
+        raise ImproperlyConfigured(f"TWILIO_API_URL={api_url!r} is an http(s) base URL, without query or fragment")
+    return {"account_sid": sid or None, "auth_token": token or None, "api_url": api_url or None}
+
+
+# Outgoing SMS through Twilio (replies to a phone number): docs/configuration.md, "SMS (Twilio)". The
+# transport is registered only with credentials: "Reply via" offers phone numbers only where texts can go.
+PARLEY_TWILIO = _twilio()
+if PARLEY_TWILIO["account_sid"]:
+    PARLEY_TRANSPORTS["sms"] = "channels_adapters.sms.transport.SmsTransport"
 PARLEY_OUTBOX = {
     "max_attempts": env.get_int("PARLEY_OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
     "lease_seconds": env.get_int("PARLEY_OUTBOX_LEASE_SECONDS", 60, minimum=1),

@@ -270,3 +270,66 @@ def test_it_refuses_a_kb_article_url_without_a_scheme_a_host_or_a_placeholder(tm
     message = refused(tmp_path, DEBUG="1", PARLEY_KB_ARTICLE_URL=url)
 
     assert message == f"PARLEY_KB_ARTICLE_URL={url!r} is an http(s) URL with {{slug}} or {{id}}"
+
+
+# --- SMS (Twilio) -------------------------------------------------------------------------------------
+
+TWILIO_SID = "AC" + "0a" * 16
+TWILIO_TOKEN = "5e" * 16
+TWILIO_REPORT = """
+import json, django
+django.setup()
+from django.conf import settings
+print(json.dumps({"transports": settings.PARLEY_TRANSPORTS, "twilio": settings.PARLEY_TWILIO}))
+"""
+
+
+def test_it_sends_sms_only_with_twilio_credentials(tmp_path):
+    without = configured(tmp_path, TWILIO_REPORT, DEBUG="1")
+    credentials = {"TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN}
+    found = configured(tmp_path, TWILIO_REPORT, DEBUG="1", **credentials)
+
+    # Without, "Reply via" offers no phone numbers: a text could only fail.
+    assert "sms" not in without["transports"]
+    assert found["transports"]["sms"] == "channels_adapters.sms.transport.SmsTransport"
+    assert found["twilio"] == {"account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN, "api_url": None}
+
+
+def test_it_reads_the_twilio_auth_token_from_a_file_and_the_api_url_from_the_environment(tmp_path):
+    token_file = tmp_path / "twilio_auth_token"
+    token_file.write_text(TWILIO_TOKEN + "\n")
+
+    found = configured(
+        tmp_path,
+        TWILIO_REPORT,
+        DEBUG="1",
+        TWILIO_ACCOUNT_SID=TWILIO_SID,
+        TWILIO_AUTH_TOKEN_FILE=str(token_file),
+        TWILIO_API_URL="http://127.0.0.1:9999/",
+    )
+
+    assert found["twilio"] == {
+        "account_sid": TWILIO_SID,
+        "auth_token": TWILIO_TOKEN,
+        "api_url": "http://127.0.0.1:9999",
+    }
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"TWILIO_ACCOUNT_SID": TWILIO_SID}, "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set together, or neither"),
+        ({"TWILIO_AUTH_TOKEN": TWILIO_TOKEN}, "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set together, or neither"),
+        (
+            {"TWILIO_ACCOUNT_SID": "SK" + "0a" * 16, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN},
+            f"TWILIO_ACCOUNT_SID='SK{'0a' * 16}' is not an account SID (AC and 32 hex digits)",
+        ),
+        (
+            {"TWILIO_API_URL": "api.twilio.example"},
+            "TWILIO_API_URL='api.twilio.example' is an http(s) base URL, without query or fragment",
+        ),
+    ],
+    ids=["sid-without-token", "token-without-sid", "not-an-account-sid", "api-url-without-scheme"],
+)
+def test_it_refuses_twilio_settings_that_cannot_work(tmp_path, environ, message):
+    assert refused(tmp_path, DEBUG="1", **environ) == message

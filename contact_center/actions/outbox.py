@@ -6,6 +6,9 @@ State machine of a ``Delivery``::
        ^                  |  \\--permanent error or last attempt--> dead
        +--retry backoff---+
     sending with an expired lease (its worker died) is claimed again like a due pending row.
+
+What the provider reports later (delivered, read, undelivered) moves the entry, not the delivery:
+``do_record_provider_status``.
 """
 
 from __future__ import annotations
@@ -185,6 +188,42 @@ def do_mark_failed(delivery_id: int, worker: str, error: str, *, permanent: bool
     return delivery.state
 
 
+# What a provider's report may move an entry from: statuses only go forward (sent < delivered < read),
+# and a message the customer got or read does not fail afterwards. Reports arrive out of order.
+_PROVIDER_STATUS_FROM = {
+    TimelineEntry.DeliveryStatus.SENT: {TimelineEntry.DeliveryStatus.QUEUED},
+    TimelineEntry.DeliveryStatus.DELIVERED: {TimelineEntry.DeliveryStatus.QUEUED, TimelineEntry.DeliveryStatus.SENT},
+    TimelineEntry.DeliveryStatus.READ: {
+        TimelineEntry.DeliveryStatus.QUEUED,
+        TimelineEntry.DeliveryStatus.SENT,
+        TimelineEntry.DeliveryStatus.DELIVERED,
+    },
+    TimelineEntry.DeliveryStatus.FAILED: {TimelineEntry.DeliveryStatus.QUEUED, TimelineEntry.DeliveryStatus.SENT},
+}
+
+
+def do_record_provider_status(transport: str, provider_message_id: str, status: str, error: str = "") -> bool:
+    """A provider reports what became of a message it accepted (a Twilio status callback): move the
+    entry's ``delivery_status`` to ``status`` (sent, delivered, read or failed) and tell the consoles
+    (``entry.updated``). ``error`` is kept in the delivery's ``last_error`` when it failed.
+
+    Returns False, changing nothing, for a message id no delivery of ``transport`` has (not ours, or
+    the worker has not recorded the send yet) and for a stale report (``_PROVIDER_STATUS_FROM``). The
+    delivery itself stays ``sent``: the outbox's part is done, and sending again could only duplicate.
+    """
+    allowed_from = _PROVIDER_STATUS_FROM.get(status)
+    if not provider_message_id or allowed_from is None:
+        return False
+    with transaction.atomic():
+        delivery = Delivery.objects.filter(transport=transport, provider_message_id=provider_message_id).first()
+        if delivery is None or not _set_entry_status(delivery.entry_id, status, allowed_from=allowed_from):
+            return False
+        if status == TimelineEntry.DeliveryStatus.FAILED and error:
+            delivery.last_error = error[:2000]
+            delivery.save(update_fields=["last_error"])
+    return True
+
+
 def _leased(delivery_id: int, worker: str) -> Delivery | None:
     return (
         Delivery.objects.select_for_update()
@@ -193,12 +232,18 @@ def _leased(delivery_id: int, worker: str) -> Delivery | None:
     )
 
 
-def _set_entry_status(entry_id: int, status: str) -> None:
+def _set_entry_status(entry_id: int, status: str, *, allowed_from=None) -> bool:
+    """Move the entry to ``status`` and publish ``entry.updated``, unless it is ``read`` already or
+    (with ``allowed_from``) in a status not listed there; checked under the conversation's lock.
+    Returns whether it moved."""
     entry = TimelineEntry.objects.select_related("author").get(pk=entry_id)
     conversation = lock_conversation(entry.conversation_id)
     entry.refresh_from_db(fields=["delivery_status"])
     if entry.delivery_status == TimelineEntry.DeliveryStatus.READ:
-        return  # the customer read it before the worker recorded the send: never move back
+        return False  # the customer read it before the worker recorded the send: never move back
+    if allowed_from is not None and entry.delivery_status not in allowed_from:
+        return False
     entry.delivery_status = status
     entry.save(update_fields=["delivery_status"])
     publish_entry(conversation, entry, customer_too=False, type_="entry.updated")
+    return True

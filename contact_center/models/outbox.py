@@ -34,7 +34,11 @@ class Delivery(models.Model):
     class Meta:
         db_table = "cc_delivery"
         verbose_name_plural = "deliveries"
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="delivery_due")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
+            # A provider's status report names its own message id (Twilio's status callbacks).
+            models.Index(fields=["transport", "provider_message_id"], name="delivery_provider_message"),
+        ]
 
     def __str__(self):
         return f"Delivery of entry {self.entry_id} ({self.state})"

@@ -24,7 +24,7 @@ VERA_PHONE = "+4721000000"
 
 
 class SmsStandIn(Transport):
-    """Parley ships no SMS transport yet: with this one configured, SMS counts as set up."""
+    """Sends nothing: with it configured, SMS counts as set up, as Twilio credentials make it."""
 
     async def send(self, message: OutboundMessage) -> str | None:
         return None
