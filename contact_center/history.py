@@ -29,27 +29,27 @@ CUSTOMER_PAGE = 50
 
 def entries_after(conversation_id: int, after: int, limit: int = REPLAY_BATCH) -> list[dict[str, Any]]:
     """Agent payloads of the entries with seq > ``after``, oldest first (the caller checked access)."""
-    rows = (
-        TimelineEntry.objects.filter(conversation_id=conversation_id, seq__gt=after)
-        .select_related("author")
-        .prefetch_related("attachments")
-        .order_by("seq")[:limit]
-    )
-    return [payloads.entry_for_agent(entry) for entry in rows]
+    return _conversation_entries(_IN_CONVERSATION + _SEQ_AFTER + _OLDEST_FIRST, [conversation_id, after, limit])
 
 
 def entries_before(conversation_id: int, before: int | None, limit: int = 50) -> list[dict[str, Any]]:
     """One page of the timeline ending just before seq ``before`` (the newest page if None), oldest first."""
-    rows = (
-        TimelineEntry.objects.filter(conversation_id=conversation_id)
-        .select_related("author")
-        .prefetch_related("attachments")
-    )
-    if before is not None:
-        rows = rows.filter(seq__lt=before)
-    page = list(rows.order_by("-seq")[:limit])
-    page.reverse()
-    return [payloads.entry_for_agent(entry) for entry in page]
+    if before is None:
+        entries = _conversation_entries(_IN_CONVERSATION + _NEWEST_SEQ_FIRST, [conversation_id, limit])
+    else:
+        entries = _conversation_entries(
+            _IN_CONVERSATION + _SEQ_BEFORE + _NEWEST_SEQ_FIRST, [conversation_id, before, limit]
+        )
+    entries.reverse()
+    return entries
+
+
+def _conversation_entries(where: str, params: list) -> list[dict[str, Any]]:
+    # Seeks the (conversation, seq) unique index; one query, and one more when a file is among them.
+    with connection.cursor() as sql:
+        sql.execute(_ENTRY_SELECT + where, params)
+        entries = [_entry_from_row(row) for row in sql.fetchall()]
+    return _with_attachments(entries)
 
 
 def customer_entries_before(
@@ -86,15 +86,7 @@ def customer_entries_before(
         rows.reverse()
         sql.execute(*_headings_sql(sorted({row[1] for row in rows})))
         headings = [_heading_from_row(row) for row in sql.fetchall()]
-    # Nearly no entry has files: fetch attachments only for those that do.
-    entries = [_entry_from_row(row) for row in rows]
-    with_files = [entry for entry in entries if entry["payload"].get("attachments")]
-    if with_files:
-        files: dict[int, list[dict[str, Any]]] = {}
-        for attachment in Attachment.objects.filter(entry_id__in=[e["id"] for e in with_files]).order_by("pk"):
-            files.setdefault(attachment.entry_id, []).append(payloads.attachment_payload(attachment))
-        for entry in with_files:
-            entry["attachments"] = files.get(entry["id"], [])
+    entries = _with_attachments([_entry_from_row(row) for row in rows])
     oldest = entries[0]
     return {
         "entries": entries,
@@ -103,14 +95,20 @@ def customer_entries_before(
     }
 
 
-# Plain SQL on both backends. Only these constant fragments are ever joined into a statement; every
-# value goes as a parameter.
-_ENTRIES = (
+# Plain SQL on both backends, for the timelines' hot reads. Only these constant fragments are ever
+# joined into a statement; every value goes as a parameter.
+_ENTRY_SELECT = (
     # the columns _entry_from_row reads, in order
     "SELECT e.id, e.conversation_id, e.customer_id, e.seq, e.kind, e.direction, e.body, e.payload,"
     " e.delivery_status, e.created_at, a.id, a.display_name, a.first_name, a.last_name, a.username"
-    " FROM cc_timeline_entry e LEFT JOIN cc_agent a ON a.id = e.author_id WHERE e.customer_id = %s"
+    " FROM cc_timeline_entry e LEFT JOIN cc_agent a ON a.id = e.author_id"
 )
+_IN_CONVERSATION = " WHERE e.conversation_id = %s"
+_SEQ_AFTER = " AND e.seq > %s"
+_SEQ_BEFORE = " AND e.seq < %s"
+_OLDEST_FIRST = " ORDER BY e.seq LIMIT %s"
+_NEWEST_SEQ_FIRST = " ORDER BY e.seq DESC LIMIT %s"
+_OF_CUSTOMER = " WHERE e.customer_id = %s"
 _IN_MEMBERS_INBOXES = " AND e.inbox_id IN (SELECT m.inbox_id FROM cc_inbox_members m WHERE m.agent_id = %s)"
 # The plain range is what the (customer, created_at, id) index seeks on; the OR settles ties in it.
 _OLDER_THAN = " AND e.created_at <= %s AND (e.created_at < %s OR e.id < %s)"
@@ -125,7 +123,7 @@ _HEADINGS = (
 def _entries_sql(db, customer_id: int, member_id: int | None, at: datetime | None, pk: int | None, limit: int):
     """The newest ``limit + 1`` entries of the customer older than (at, pk), in inboxes the agent
     ``member_id`` is a member of (any inbox if None), newest first."""
-    query, params = _ENTRIES, [customer_id]
+    query, params = _ENTRY_SELECT + _OF_CUSTOMER, [customer_id]
     if member_id is not None:
         query += _IN_MEMBERS_INBOXES
         params.append(member_id)
@@ -141,7 +139,7 @@ def _headings_sql(conversation_ids: list[int]):
 
 
 def _entry_from_row(row: tuple) -> dict[str, Any]:
-    """``payloads.entry_for_agent`` of an entry, from the columns _ENTRIES selects (attachments filled
+    """``payloads.entry_for_agent`` of an entry, from the columns _ENTRY_SELECT reads (attachments filled
     in later)."""
     (pk, conversation_id, customer_id, seq, kind, direction, body, payload, delivery_status, created_at) = row[:10]
     author_id, display_name, first_name, last_name, username = row[10:]
@@ -175,6 +173,19 @@ def _heading_from_row(row: tuple) -> dict[str, Any]:
         "subject": subject,
         "created_at": _aware(created_at).isoformat(),
     }
+
+
+def _with_attachments(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``entries`` (from _entry_from_row) with their files: nearly none has any, so only the entries
+    whose payload lists attachments cost a query, one for all of them."""
+    with_files = [entry for entry in entries if entry["payload"].get("attachments")]
+    if with_files:
+        files: dict[int, list[dict[str, Any]]] = {}
+        for attachment in Attachment.objects.filter(entry_id__in=[e["id"] for e in with_files]).order_by("pk"):
+            files.setdefault(attachment.entry_id, []).append(payloads.attachment_payload(attachment))
+        for entry in with_files:
+            entry["attachments"] = files.get(entry["id"], [])
+    return entries
 
 
 def _json(value: Any) -> Any:
