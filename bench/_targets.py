@@ -118,6 +118,7 @@ class ChannelsTarget:
 # whole inboxes, so an inbox with one member is how a conversation reaches exactly one agent socket.
 _SEED = """
 import json
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.backends.db import SessionStore
@@ -145,7 +146,7 @@ with transaction.atomic():
     for agent in agents:
         store = SessionStore()
         store[SESSION_KEY] = str(agent.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         store[HASH_SESSION_KEY] = agent.get_session_auth_hash()
         store.create()
         sessions.append(store.session_key)

@@ -5,10 +5,10 @@ Everything here is keyed on seq, never on OFFSET, so page 100 costs what page 1 
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from django.db import connection
 
 from contact_center.access import access_customer
@@ -190,7 +190,7 @@ def _with_attachments(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _json(value: Any) -> Any:
     # Both backends hand JSON columns over as text (Django parses them in JSONField.from_db_value).
-    return json.loads(value) if isinstance(value, str | bytes) else value
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _aware(value: datetime) -> datetime:

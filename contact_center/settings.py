@@ -218,6 +218,8 @@ else:
 
 # --- Auth ---------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "contact_center.Agent"
+# ModelBackend with the per-request agent lookup in plain SQL (contact_center/authentication.py).
+AUTHENTICATION_BACKENDS = ["contact_center.authentication.AgentBackend"]
 LOGIN_URL = "/console/login/"
 LOGIN_REDIRECT_URL = "/console/"
 LOGOUT_REDIRECT_URL = "/console/login/"

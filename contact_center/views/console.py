@@ -19,6 +19,7 @@ from contact_center.access import (
 from contact_center.actions import merging, reply_via, saved_views
 from contact_center.actions.customer_profile import account_owners
 from contact_center.lib import payloads
+from contact_center.lib.responses import FastJsonResponse
 from contact_center.models import Company, Customer, Inbox, Team
 from kb import search as kb_search
 
@@ -97,8 +98,8 @@ def conversation_entries(request: HttpRequest, conversation_id: int) -> JsonResp
     earlier = history.customer_cursor_before(entries[0]) if at_the_start else None
     if before is not None:
         # Scrolling back: the thread already holds the conversation and its menus, only entries are new.
-        return JsonResponse({"entries": entries, "earlier": earlier})
-    return JsonResponse(
+        return FastJsonResponse({"entries": entries, "earlier": earlier})
+    return FastJsonResponse(
         {
             "conversation": payloads.conversation_summary(conversation),
             "entries": entries,
@@ -139,7 +140,7 @@ def customer_timeline(request: HttpRequest, customer_id: int) -> JsonResponse:
         raise Http404("no such customer") from exc
     except ValidationError as exc:
         return JsonResponse({"error": exc.messages[0]}, status=400)
-    return JsonResponse(page)
+    return FastJsonResponse(page)
 
 
 # Past conversations the sidebar lists; older ones are one click further, in a later issue's search.
