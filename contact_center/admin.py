@@ -1,10 +1,11 @@
 """Agents, inboxes and teams in Django admin: the raw view, for what Console → Settings does not edit.
 
 Console → Settings (contact_center/views/settings_admin.py) is where admins usually change inboxes,
-agents and teams; it also reconnects the consoles of agents whose inboxes change, which saving here does
-not (they see the change after their next reload). Keys the settings pages have no field for are
-written here as JSON. The form checks what the widget would otherwise only log and
-ignore at run time, so a typo is refused when saved, not discovered by a visitor.
+agents and teams. Saving here has the same consequences for who sees what: agents whose inboxes, role
+or activity change get their consoles reconnected with the new set, and are unassigned from the open
+conversations they can no longer see (actions/settings_admin.py ``do_reconcile_access``). Keys the
+settings pages have no field for are written here as JSON. The form checks what the widget would
+otherwise only log and ignore at run time, so a typo is refused when saved, not discovered by a visitor.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from contact_center.actions.settings_admin import check_allowed_origins
+from contact_center.actions.settings_admin import check_allowed_origins, do_reconcile_access, every_inbox_viewer_ids
 from contact_center.lib.availability import check_business_hours
 from contact_center.models import Agent, Company, Inbox, Label, Team
 
@@ -50,6 +51,14 @@ class InboxAdmin(admin.ModelAdmin):
     # owner copies it from here into their server): both are shown, never edited here, since changing
     # either breaks every site that embeds the widget.
     readonly_fields = ["public_key", "secret", "created_at"]
+
+    def save_related(self, request, form, formsets, change):
+        # Members are saved here, after the inbox itself: compare them before and after.
+        inbox = form.instance
+        before = set(inbox.members.values_list("pk", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(inbox.members.values_list("pk", flat=True))
+        do_reconcile_access(request.user, (before ^ after) | (set() if change else set(every_inbox_viewer_ids())))
 
 
 @admin.register(Team)
@@ -95,3 +104,9 @@ class AgentAdmin(UserAdmin):
         *UserAdmin.add_fieldsets,
         ("Parley", {"fields": ["display_name", "role", "max_open_conversations"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # A role decides whether every inbox is visible; an inactive agent sees none.
+        if change and {"role", "is_active"} & set(form.changed_data):
+            do_reconcile_access(request.user, [obj.pk])

@@ -324,11 +324,7 @@ def do_create_widget_inbox(admin: Agent, name: str, allowed_origins: list[str]) 
     name, origins = check_inbox_name(name), check_allowed_origins(allowed_origins)
     with transaction.atomic():
         inbox = Inbox.objects.create(name=name, kind=Inbox.Kind.WIDGET, allowed_origins=origins)
-        _membership_changed(
-            Agent.objects.filter(is_active=True, role__in=[Agent.Role.ADMIN, Agent.Role.SUPERVISOR]).values_list(
-                "pk", flat=True
-            )
-        )
+        _membership_changed(every_inbox_viewer_ids())
     return inbox
 
 
@@ -558,6 +554,25 @@ def _existing(model, ids: Iterable[int]) -> set[int]:
     if found != ids:
         raise ValidationError(f"no such {model._meta.verbose_name}: {', '.join(str(i) for i in sorted(ids - found))}")
     return found
+
+
+def do_reconcile_access(actor: Agent, agent_ids: Iterable[int]) -> None:
+    """After what ``agent_ids`` may see changed outside these actions (Django admin saves an inbox's
+    members, an agent's role or activity): their consoles reconnect with the new set, and they are
+    unassigned from the open conversations they can no longer see. Inside the caller's transaction."""
+    agent_ids = set(agent_ids)
+    if agent_ids:
+        _membership_changed(agent_ids)
+        _unassign_unreachable(actor, agent_ids)
+
+
+def every_inbox_viewer_ids() -> list[int]:
+    """The active admins and supervisors: they see every inbox, a new one included."""
+    return list(
+        Agent.objects.filter(is_active=True, role__in=[Agent.Role.ADMIN, Agent.Role.SUPERVISOR]).values_list(
+            "pk", flat=True
+        )
+    )
 
 
 def _membership_changed(agent_ids: Iterable[int]) -> None:
