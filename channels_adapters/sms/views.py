@@ -3,8 +3,9 @@
 Twilio calls ``status_callback`` (transport.py) each time a message moves: queued, sent, delivered,
 undelivered, failed. Every request is signed with the account's auth token over the URL Twilio called
 and the form fields (``X-Twilio-Signature``); anything unsigned or mis-signed is refused (403) before
-it is read. A signed report for a message we do not know, or one that arrives after a later status,
-gets 200 all the same, so Twilio does not keep retrying it.
+it is read. A signed report gets 200 whatever it says, so Twilio does not keep retrying it: one that
+arrives after a later status changes nothing, and one for a message whose SID the worker has not
+recorded yet is kept until it has (actions/outbox.py, ``EarlyProviderReport``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ State machine of a ``Delivery``::
     sending with an expired lease (its worker died) is claimed again like a due pending row.
 
 What the provider reports later (delivered, read, undelivered) moves the entry, not the delivery:
-``do_record_provider_status``.
+``do_record_provider_status``. A report that arrives before the worker has recorded the provider's
+message id is kept (``EarlyProviderReport``) and applied when it is.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from django.utils import timezone
 from contact_center.actions.timeline import lock_conversation, publish_entry
 from contact_center.lib import payloads
 from contact_center.lib.attachment_links import attachment_url
-from contact_center.models import Delivery, Inbox, TimelineEntry
+from contact_center.models import Delivery, EarlyProviderReport, Inbox, TimelineEntry
 from contact_center.transports import OutboundAttachment, OutboundMessage
 
 # Workers wait on this channel between polls, so a new delivery goes out at once instead of at the
@@ -165,6 +166,10 @@ def do_mark_sent(delivery_id: int, worker: str, provider_message_id: str | None 
         delivery.provider_message_id = provider_message_id or ""
         delivery.save(update_fields=["state", "sent_at", "lease_expires_at", "provider_message_id"])
         _set_entry_status(delivery.entry_id, TimelineEntry.DeliveryStatus.SENT)
+    if delivery.provider_message_id:
+        # After the commit: a report stored while this transaction was open is seen now, and one
+        # stored after it sees the id (do_record_provider_status looks again from its side).
+        _apply_early_reports(delivery.transport, delivery.provider_message_id)
     return True
 
 
@@ -202,26 +207,71 @@ _PROVIDER_STATUS_FROM = {
 }
 
 
+# How long a report for a message id no delivery has is kept: Twilio reports within seconds of the
+# send; what is still unmatched a day later was not about a message of ours.
+EARLY_REPORT_TTL = timedelta(days=1)
+
+
 def do_record_provider_status(transport: str, provider_message_id: str, status: str, error: str = "") -> bool:
     """A provider reports what became of a message it accepted (a Twilio status callback): move the
     entry's ``delivery_status`` to ``status`` (sent, delivered, read or failed) and tell the consoles
     (``entry.updated``). ``error`` is kept in the delivery's ``last_error`` when it failed.
 
-    Returns False, changing nothing, for a message id no delivery of ``transport`` has (not ours, or
-    the worker has not recorded the send yet) and for a stale report (``_PROVIDER_STATUS_FROM``). The
+    Returns whether the entry moved. A report for a message id no delivery of ``transport`` has yet
+    (the provider was quicker than the worker recording the send, or the message is not ours) is kept
+    for ``do_mark_sent`` to apply; a stale report changes nothing (``_PROVIDER_STATUS_FROM``). The
     delivery itself stays ``sent``: the outbox's part is done, and sending again could only duplicate.
     """
-    allowed_from = _PROVIDER_STATUS_FROM.get(status)
-    if not provider_message_id or allowed_from is None:
+    if not provider_message_id or status not in _PROVIDER_STATUS_FROM:
         return False
     with transaction.atomic():
-        delivery = Delivery.objects.filter(transport=transport, provider_message_id=provider_message_id).first()
-        if delivery is None or not _set_entry_status(delivery.entry_id, status, allowed_from=allowed_from):
-            return False
-        if status == TimelineEntry.DeliveryStatus.FAILED and error:
-            delivery.last_error = error[:2000]
-            delivery.save(update_fields=["last_error"])
+        delivery = _delivery_with(transport, provider_message_id)
+        if delivery is not None:
+            return _apply_report(delivery, status, error)
+        EarlyProviderReport.objects.filter(received_at__lt=timezone.now() - EARLY_REPORT_TTL).delete()
+        EarlyProviderReport.objects.create(
+            transport=transport, provider_message_id=provider_message_id, status=status, error=error[:2000]
+        )
+    # The worker may have recorded the id meanwhile, after it looked for early reports: look again now
+    # that this one is committed (do_mark_sent does the same from its side, so one of the two sees it).
+    return _apply_early_reports(transport, provider_message_id)
+
+
+def _delivery_with(transport: str, provider_message_id: str) -> Delivery | None:
+    return (
+        Delivery.objects.select_for_update()
+        .filter(transport=transport, provider_message_id=provider_message_id)
+        .first()
+    )
+
+
+def _apply_report(delivery: Delivery, status: str, error: str) -> bool:
+    if not _set_entry_status(delivery.entry_id, status, allowed_from=_PROVIDER_STATUS_FROM[status]):
+        return False
+    if status == TimelineEntry.DeliveryStatus.FAILED and error:
+        delivery.last_error = error[:2000]
+        delivery.save(update_fields=["last_error"])
     return True
+
+
+def _apply_early_reports(transport: str, provider_message_id: str) -> bool:
+    """Apply, in the order they came, the reports kept for a message id a delivery now has, and drop
+    them; under the delivery's lock, so two callers apply each report once. Returns whether the entry
+    moved."""
+    with transaction.atomic():
+        delivery = _delivery_with(transport, provider_message_id)
+        if delivery is None:
+            return False
+        early = list(
+            EarlyProviderReport.objects.filter(transport=transport, provider_message_id=provider_message_id).order_by(
+                "received_at", "pk"
+            )
+        )
+        moved = False
+        for report in early:
+            moved = _apply_report(delivery, report.status, report.error) or moved
+        EarlyProviderReport.objects.filter(pk__in=[report.pk for report in early]).delete()
+    return moved
 
 
 def _leased(delivery_id: int, worker: str) -> Delivery | None:

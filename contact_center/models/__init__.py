@@ -10,7 +10,7 @@ from contact_center.models.identity import Identity
 from contact_center.models.inbox import Inbox
 from contact_center.models.label import Label
 from contact_center.models.mention import Mention
-from contact_center.models.outbox import Delivery
+from contact_center.models.outbox import Delivery, EarlyProviderReport
 from contact_center.models.saved_view import SavedView
 from contact_center.models.survey import SatisfactionRating
 from contact_center.models.team import Team
@@ -24,6 +24,7 @@ __all__ = [
     "Conversation",
     "Customer",
     "Delivery",
+    "EarlyProviderReport",
     "Identity",
     "Inbox",
     "Label",

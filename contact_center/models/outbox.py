@@ -42,3 +42,29 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"Delivery of entry {self.entry_id} ({self.state})"
+
+
+class EarlyProviderReport(models.Model):
+    """A provider's status report for a message id no delivery has yet, kept as it came.
+
+    Twilio may report a message ("sent", even "delivered") before the worker that sent it has recorded
+    the message id its API answered with; dropping the report would leave the entry at "sent" for good.
+    ``do_mark_sent`` applies the reports for the id it records and deletes them. Reports about ids no
+    delivery ever gets (not ours) are deleted after a day (actions/outbox.py ``EARLY_REPORT_TTL``).
+    """
+
+    transport = models.CharField(max_length=32)
+    provider_message_id = models.CharField(max_length=255)
+    status = models.CharField(max_length=16)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "cc_early_provider_report"
+        indexes = [
+            models.Index(fields=["transport", "provider_message_id"], name="early_report_message"),
+            models.Index(fields=["received_at"], name="early_report_received"),
+        ]
+
+    def __str__(self):
+        return f"{self.transport} report {self.status} for {self.provider_message_id}"

@@ -4,17 +4,20 @@ texts it through the real SDK to the Twilio stand-in, and Twilio's signed report
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.test import override_settings
+from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from contact_center.actions.inbound import do_receive_inbound
+from contact_center.actions.outbox import do_mark_sent
 from contact_center.actions.replies import do_send_reply
-from contact_center.models import Delivery, Identity, Inbox, TimelineEntry
+from contact_center.models import Delivery, EarlyProviderReport, Identity, Inbox, TimelineEntry
 from contact_center.worker import OutboxWorker
 from tests.channels_adapters.conftest import TWILIO_AUTH_TOKEN, twilio_settings
 from tests.conftest import visitor_envelope
@@ -207,6 +210,75 @@ def test_it_answers_200_for_a_message_it_does_not_know(client, texted):
     assert status_of(texted) == "sent"
 
 
+# --- Reports that come before the worker recorded the send -----------------------------------------------
+
+
+@pytest.fixture
+def sending(chat, alice, texts, phone, twilio) -> TimelineEntry:
+    """Alice's reply by SMS, which Twilio has accepted as ``SID`` while the worker has not recorded it."""
+    entry = do_send_reply(alice, chat.pk, "Your parcel left today.", via=phone.pk)
+    Delivery.objects.filter(entry=entry).update(state=Delivery.State.SENDING, leased_by="worker-1", attempts=1)
+    return entry
+
+
+def worker_records_the_send(entry: TimelineEntry, sid: str = SID) -> None:
+    assert do_mark_sent(Delivery.objects.get(entry=entry).pk, "worker-1", sid)
+
+
+def test_a_report_quicker_than_the_worker_is_kept_and_applied_when_the_send_is_recorded(
+    client, sending, published, django_capture_on_commit_callbacks
+):
+    assert callback(client, report("delivered")).status_code == 200
+    assert status_of(sending) == "queued"
+    assert EarlyProviderReport.objects.filter(provider_message_id=SID, status="delivered").exists()
+    published.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        worker_records_the_send(sending)
+
+    assert status_of(sending) == "delivered"
+    assert not EarlyProviderReport.objects.exists()
+    assert [event["entry"]["delivery_status"] for event, _ in published] == ["sent", "delivered"]
+
+
+def test_early_reports_apply_in_the_order_they_came_and_only_forward(client, sending):
+    callback(client, report("delivered"))
+    callback(client, report("sent"))  # late, out of order: changes nothing
+    callback(client, report("undelivered", ErrorCode="30003"))  # after delivered: ignored too
+
+    worker_records_the_send(sending)
+
+    assert status_of(sending) == "delivered"
+    assert Delivery.objects.get(entry=sending).last_error == ""
+
+
+def test_an_early_failure_fails_the_entry_with_its_reason(client, sending):
+    callback(client, report("undelivered", ErrorCode="30003"))
+
+    worker_records_the_send(sending)
+
+    assert status_of(sending) == "failed"
+    assert Delivery.objects.get(entry=sending).last_error == "Twilio: undelivered, error 30003"
+
+
+def test_another_messages_early_report_waits_for_its_own_message(client, sending):
+    callback(client, report("delivered", sid="SM" + "11" * 16))
+
+    worker_records_the_send(sending)
+
+    assert status_of(sending) == "sent"
+    assert EarlyProviderReport.objects.filter(provider_message_id="SM" + "11" * 16).exists()
+
+
+def test_reports_nobody_claimed_for_a_day_are_dropped(client, sending):
+    callback(client, report("delivered", sid="SM" + "22" * 16))
+    EarlyProviderReport.objects.update(received_at=timezone.now() - timedelta(days=1, minutes=1))
+
+    callback(client, report("delivered", sid="SM" + "33" * 16))
+
+    assert list(EarlyProviderReport.objects.values_list("provider_message_id", flat=True)) == ["SM" + "33" * 16]
+
+
 def test_it_refuses_an_unsigned_report(client, texted):
     assert callback(client, report("failed"), token=None).status_code == 403
     assert status_of(texted) == "sent"
@@ -240,3 +312,22 @@ def test_it_refuses_every_report_while_twilio_is_not_configured(client, texted):
 
 def test_it_answers_only_posts(client, texted):
     assert client.get(STATUS_PATH).status_code == 405
+
+
+def test_a_report_stored_just_as_the_worker_records_the_send_is_not_left_behind(client, sending, monkeypatch):
+    # The worker looked for early reports, found none, and commits the id while this report is being
+    # stored: the callback looks again once its report is committed, and applies it.
+    store = EarlyProviderReport.objects.create
+
+    def stored_as_the_worker_commits(**fields):
+        report_row = store(**fields)
+        Delivery.objects.filter(entry=sending).update(state=Delivery.State.SENT, provider_message_id=SID)
+        TimelineEntry.objects.filter(pk=sending.pk).update(delivery_status=TimelineEntry.DeliveryStatus.SENT)
+        return report_row
+
+    monkeypatch.setattr(EarlyProviderReport.objects, "create", stored_as_the_worker_commits)
+
+    callback(client, report("delivered"))
+
+    assert status_of(sending) == "delivered"
+    assert not EarlyProviderReport.objects.exists()
