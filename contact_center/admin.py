@@ -18,7 +18,7 @@ from django.db import models
 
 from contact_center.actions.settings_admin import check_allowed_origins, do_reconcile_access, every_inbox_viewer_ids
 from contact_center.lib.availability import check_business_hours
-from contact_center.models import Agent, Company, Inbox, Label, Team
+from contact_center.models import Agent, Company, Inbox, Label, RawInbound, Team
 
 
 class InboxForm(forms.ModelForm):
@@ -110,3 +110,18 @@ class AgentAdmin(UserAdmin):
         # A role decides whether every inbox is visible; an inactive agent sees none.
         if change and {"role", "is_active"} & set(form.changed_data):
             do_reconcile_access(request.user, [obj.pk])
+
+
+@admin.register(RawInbound)
+class RawInboundAdmin(admin.ModelAdmin):
+    # What providers' webhooks delivered, as they delivered it: quarantined rows say why they are not on
+    # a timeline (a text to a number no SMS inbox has, say). Read-only: this is the record of what came.
+    list_display = ["received_at", "source", "state", "error", "entry"]
+    list_filter = ["state", "source"]
+    readonly_fields = ["received_at", "source", "state", "error", "entry", "fields"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

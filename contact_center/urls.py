@@ -38,7 +38,7 @@ urlpatterns = [
     path("console/api/uploads/", composer.upload, name="console-uploads"),
     path("console/api/kb/articles/", composer.kb_articles, name="console-kb-articles"),
     path("widget/", include("widget.urls")),
-    # Twilio's status callbacks for the SMS Parley sends (signed; channels_adapters/sms/views.py).
+    # Twilio: texts customers send, status callbacks for the ones Parley sends (signed; channels_adapters/sms/views.py).
     path("channels/twilio/", include("channels_adapters.sms.urls")),
     # Attachments are private: served only through signed links, never from MEDIA_URL.
     path("files/<str:token>/", files.attachment, name="attachment"),

@@ -1,4 +1,11 @@
-"""Twilio's webhooks for the SMS channel: status callbacks for the messages Parley sent.
+"""Twilio's webhooks for the SMS channel: texts customers send, and status callbacks for the ones
+Parley sent.
+
+Twilio posts each text sent to an SMS inbox's number to ``incoming_message`` (the number's "A message
+comes in" webhook). It is stored as it came (``RawInbound``), then parsed into an envelope: the sender's
+number is the customer's phone identity, so a customer who chatted or emailed before and whose number
+is known lands on the same timeline; Twilio's MessageSid makes a retried webhook one entry. A text to a
+number no SMS inbox has, or from something that is not a phone number, is quarantined with the reason.
 
 Twilio calls ``status_callback`` (transport.py) each time a message moves: queued, sent, delivered,
 undelivered, failed. Every request is signed with the account's auth token over the URL Twilio called
@@ -13,13 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from contact_center.actions.inbound import do_receive_raw
 from contact_center.actions.outbox import do_record_provider_status
-from contact_center.models import TimelineEntry
+from contact_center.lib.envelope import InboundEnvelope, Sender
+from contact_center.lib.identity import normalize_identity
+from contact_center.models import Inbox, TimelineEntry
 
 # The outbox's name for this channel: the PARLEY_TRANSPORTS key the deliveries were queued under.
 TRANSPORT = "sms"
@@ -77,3 +88,49 @@ def message_status(request: HttpRequest) -> HttpResponse:
     if report is not None:
         do_record_provider_status(TRANSPORT, report.message_sid, report.status, report.error)
     return HttpResponse(status=200)
+
+
+# An empty TwiML answer: received, and nothing to text back.
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+SOURCE = "twilio-sms"
+
+
+def parse_incoming_message(fields: dict[str, str]) -> InboundEnvelope:
+    """The envelope of a text Twilio delivered to one of our numbers; ``ValidationError`` naming what is
+    wrong (no MessageSid, a number no SMS inbox has, a sender that is not a phone number). Pictures of an
+    MMS are kept as Twilio's links in the entry's payload (``media``), not fetched."""
+    sid = (fields.get("MessageSid") or "").strip()
+    if not sid:
+        raise ValidationError("no MessageSid")
+    to = normalize_identity("phone", fields.get("To", ""))
+    inbox = Inbox.objects.filter(kind=Inbox.Kind.SMS, address=to).first()
+    if inbox is None:
+        raise ValidationError(f"no SMS inbox has the number {to}")
+    sender = normalize_identity("phone", fields.get("From", ""))
+    try:
+        count = min(int(fields.get("NumMedia") or 0), 10)  # Twilio sends at most 10 files
+    except ValueError:
+        count = 0
+    media = [
+        {"url": fields[f"MediaUrl{n}"], "content_type": fields.get(f"MediaContentType{n}", "")}
+        for n in range(count)
+        if fields.get(f"MediaUrl{n}")
+    ]
+    return InboundEnvelope(
+        inbox_id=inbox.pk,
+        external_id=f"twilio:{sid}",
+        sender=Sender(kind="phone", value=sender),
+        body=fields.get("Body", ""),
+        payload={"media": media} if media else {},
+    )
+
+
+@csrf_exempt
+@require_POST
+def incoming_message(request: HttpRequest) -> HttpResponse:
+    """A text to one of our numbers: 403 unless signed; else stored, then received or quarantined, and
+    answered with empty TwiML either way (Twilio sending it again would not make it parse)."""
+    if not signed_by_twilio(request):
+        return HttpResponseForbidden("bad signature")
+    do_receive_raw(SOURCE, request.POST.dict(), parse_incoming_message)
+    return HttpResponse(EMPTY_TWIML, content_type="text/xml")

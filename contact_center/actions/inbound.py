@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -14,7 +17,7 @@ from contact_center.actions.outbox import wake_workers_on_commit
 from contact_center.actions.timeline import append_activity, append_entry, lock_conversation
 from contact_center.lib.envelope import InboundEnvelope
 from contact_center.lib.identity import normalize_identity
-from contact_center.models import Conversation, Customer, Identity, Inbox, TimelineEntry
+from contact_center.models import Conversation, Customer, Identity, Inbox, RawInbound, TimelineEntry
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,27 @@ def do_receive_inbound(envelope: InboundEnvelope) -> ReceiveResult:
                 raise
             logger.info("inbound %s lost a race to a concurrent twin; retrying", envelope.external_id)
     raise AssertionError("unreachable")
+
+
+def do_receive_raw(
+    source: str, fields: dict[str, Any], parse: Callable[[dict[str, Any]], InboundEnvelope]
+) -> RawInbound:
+    """What a provider's webhook delivered (``fields``), stored as it came, then parsed by the adapter's
+    ``parse`` and received. Returns the ``RawInbound`` row: ``stored`` with its entry, or
+    ``quarantined`` with the reason when ``parse`` or ``do_receive_inbound`` refused it
+    (``ValidationError``, an inbox that is gone). Any other error leaves the row ``received`` and raises."""
+    raw = RawInbound.objects.create(source=source, fields=fields)
+    try:
+        result = do_receive_inbound(parse(fields))
+    except (ValidationError, Inbox.DoesNotExist) as exc:
+        raw.state = RawInbound.State.QUARANTINED
+        raw.error = "; ".join(exc.messages) if isinstance(exc, ValidationError) else "the inbox no longer exists"
+        raw.save(update_fields=["state", "error"])
+        logger.warning("%s #%s quarantined: %s", source, raw.pk, raw.error)
+        return raw
+    raw.state, raw.entry = RawInbound.State.STORED, result.entry
+    raw.save(update_fields=["state", "entry"])
+    return raw
 
 
 def _stored_entry(envelope: InboundEnvelope) -> TimelineEntry | None:

@@ -11,6 +11,7 @@ from contact_center.models.inbox import Inbox
 from contact_center.models.label import Label
 from contact_center.models.mention import Mention
 from contact_center.models.outbox import Delivery, EarlyProviderReport
+from contact_center.models.raw_inbound import RawInbound
 from contact_center.models.saved_view import SavedView
 from contact_center.models.survey import SatisfactionRating
 from contact_center.models.team import Team
@@ -29,6 +30,7 @@ __all__ = [
     "Inbox",
     "Label",
     "Mention",
+    "RawInbound",
     "SatisfactionRating",
     "SavedView",
     "Team",
