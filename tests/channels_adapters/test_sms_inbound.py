@@ -3,22 +3,16 @@ stored as it came, then on the customer's timeline, the same customer whichever 
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import pytest
-from django.conf import settings
 from django.test import override_settings
-from twilio.request_validator import RequestValidator
 
 from contact_center.actions.inbound import do_receive_inbound, do_receive_raw
-from contact_center.models import Agent, Conversation, Identity, Inbox, RawInbound, TimelineEntry
-from tests.channels_adapters.conftest import TWILIO_AUTH_TOKEN, twilio_settings
+from contact_center.models import Agent, Conversation, Identity, RawInbound, TimelineEntry
+from tests.channels_adapters.conftest import SHOP_NUMBER, TWILIO_AUTH_TOKEN, VERA_PHONE, post_as_twilio, twilio_settings
 from tests.conftest import visitor_envelope
 
 pytestmark = pytest.mark.django_db
 
-SHOP_NUMBER = "+4721999999"
-VERA_PHONE = "+4721000000"
 SMS_PATH = "/channels/twilio/sms/"
 
 
@@ -26,13 +20,6 @@ SMS_PATH = "/channels/twilio/sms/"
 def twilio_configured():
     with override_settings(PARLEY_TWILIO=twilio_settings(None)):
         yield
-
-
-@pytest.fixture
-def texts(alice):
-    inbox = Inbox.objects.create(name="Texts", kind=Inbox.Kind.SMS, address=SHOP_NUMBER)
-    inbox.members.add(alice)
-    return inbox
 
 
 def text(body: str = "Is my parcel on its way?", sid: str = "SM" + "1a" * 16, **extra: str) -> dict[str, str]:
@@ -53,9 +40,7 @@ def text(body: str = "Is my parcel on its way?", sid: str = "SM" + "1a" * 16, **
 
 
 def deliver(client, fields: dict[str, str], *, token=TWILIO_AUTH_TOKEN):
-    url = settings.PUBLIC_BASE_URL + SMS_PATH
-    headers = {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, fields)} if token else {}
-    return client.post(SMS_PATH, urlencode(fields), content_type="application/x-www-form-urlencoded", headers=headers)
+    return post_as_twilio(client, SMS_PATH, fields, token=token)
 
 
 def test_a_text_lands_on_the_customers_timeline_in_the_sms_inbox(

@@ -5,7 +5,7 @@ texts it through the real SDK to the Twilio stand-in, and Twilio's signed report
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -17,15 +17,13 @@ from twilio.request_validator import RequestValidator
 from contact_center.actions.inbound import do_receive_inbound
 from contact_center.actions.outbox import do_mark_sent
 from contact_center.actions.replies import do_send_reply
-from contact_center.models import Delivery, EarlyProviderReport, Identity, Inbox, TimelineEntry
+from contact_center.models import Delivery, EarlyProviderReport, Identity, TimelineEntry
 from contact_center.worker import OutboxWorker
-from tests.channels_adapters.conftest import TWILIO_AUTH_TOKEN, twilio_settings
+from tests.channels_adapters.conftest import SHOP_NUMBER, TWILIO_AUTH_TOKEN, VERA_PHONE, post_as_twilio, twilio_settings
 from tests.conftest import visitor_envelope
 
 pytestmark = pytest.mark.django_db
 
-SHOP_NUMBER = "+4721999999"
-VERA_PHONE = "+4721000000"
 STATUS_PATH = "/channels/twilio/status/"
 SID = "SM" + "7c" * 16
 
@@ -34,14 +32,6 @@ SID = "SM" + "7c" * 16
 def chat(website):
     """Vera's chat in the website inbox."""
     return do_receive_inbound(visitor_envelope(website, visitor="vera", body="Where is my order?")).entry.conversation
-
-
-@pytest.fixture
-def texts(alice):
-    """An SMS inbox of Alice's: where replies to phone numbers leave from, from its number."""
-    inbox = Inbox.objects.create(name="Texts", kind=Inbox.Kind.SMS, address=SHOP_NUMBER)
-    inbox.members.add(alice)
-    return inbox
 
 
 @pytest.fixture
@@ -73,16 +63,8 @@ def report(status: str, sid: str = SID, **extra: str) -> dict[str, str]:
     }
 
 
-def callback(client, fields: dict[str, str], *, token=TWILIO_AUTH_TOKEN, url=None, signature=None):
-    """POST ``fields`` as Twilio does: form-encoded, signed with ``token`` over ``url`` (by default the
-    one Twilio was given: PUBLIC_BASE_URL and the path)."""
-    url = url or settings.PUBLIC_BASE_URL + STATUS_PATH
-    if signature is None and token:
-        signature = RequestValidator(token).compute_signature(url, fields)
-    headers = {"X-Twilio-Signature": signature} if signature else {}
-    return client.post(
-        STATUS_PATH, urlencode(fields), content_type="application/x-www-form-urlencoded", headers=headers
-    )
+def callback(client, fields: dict[str, str], **signing):
+    return post_as_twilio(client, STATUS_PATH, fields, **signing)
 
 
 def status_of(entry: TimelineEntry) -> str:
