@@ -31,7 +31,7 @@ the heavy customer's timeline pages 1..100 in turn for ``--http-duration`` s, pe
 agent on ``--http-servers`` processes too): pages/s, latency percentiles, the server's CPU per page,
 and what it does to the database (PostgreSQL sessions opened, connections left open). Where wrk is
 installed (Debian's ``wrk``), the agent's load on ``--http-servers`` processes runs once more from wrk,
-whose C client leaves more of the two cores to the server; the pages/s goal is judged on that run
+whose C client takes less of the two cores than the asyncio one; the pages/s goal is judged on that run
 (without wrk, on the Python client's run on every serve process).
 
 Progress goes to stderr, the tables and goals to stdout, everything to var/bench/console-<time>.json.
@@ -725,8 +725,8 @@ def goals(backend_result: dict) -> list[tuple[str, str, bool | None]]:
             )
     http = backend_result.get("http") or {}
     runs = http.get("runs") or []
-    # The goal is the machine's: judged on all serve processes, and from wrk where there is one, since
-    # the Python client's own CPU comes out of the same two cores (its runs stay in the table above).
+    # The goal is the machine's: judged on all serve processes, and from wrk where there is one, the
+    # lighter client on the same two cores (the Python client's runs stay in the table above).
     most = max((run["servers"] for run in runs), default=0)
     judged = [run for run in runs if run.get("loadgen") == "wrk"] or [run for run in runs if run["servers"] == most]
     for run in judged:

@@ -57,8 +57,10 @@ class InboxAdmin(admin.ModelAdmin):
         inbox = form.instance
         before = set(inbox.members.values_list("pk", flat=True)) if change else set()
         super().save_related(request, form, formsets, change)
-        after = set(inbox.members.values_list("pk", flat=True))
-        do_reconcile_access(request.user, (before ^ after) | (set() if change else set(every_inbox_viewer_ids())))
+        changed = before ^ set(inbox.members.values_list("pk", flat=True))
+        if not change:
+            changed.update(every_inbox_viewer_ids())  # a new inbox: those who see every inbox see it too
+        do_reconcile_access(request.user, changed)
 
 
 @admin.register(Team)

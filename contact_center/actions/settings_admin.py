@@ -497,8 +497,7 @@ def do_save_agent(
         agent.inboxes.add(*(wanted - current))
         agent.teams.set(_existing(Team, team_ids))
         if current != wanted or before != (agent.role, agent.is_active):
-            _membership_changed([agent.pk])
-            _unassign_unreachable(admin, [agent.pk])
+            do_reconcile_access(admin, [agent.pk])
     return agent
 
 
@@ -557,9 +556,9 @@ def _existing(model, ids: Iterable[int]) -> set[int]:
 
 
 def do_reconcile_access(actor: Agent, agent_ids: Iterable[int]) -> None:
-    """After what ``agent_ids`` may see changed outside these actions (Django admin saves an inbox's
-    members, an agent's role or activity): their consoles reconnect with the new set, and they are
-    unassigned from the open conversations they can no longer see. Inside the caller's transaction."""
+    """After what ``agent_ids`` may see changed (here, or in Django admin: an inbox's members, an
+    agent's role or activity): their consoles reconnect with the new set, and they are unassigned from
+    the open conversations they can no longer see. Inside the caller's transaction."""
     agent_ids = set(agent_ids)
     if agent_ids:
         _membership_changed(agent_ids)
