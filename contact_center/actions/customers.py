@@ -1,12 +1,16 @@
 """What a widget visitor tells about themselves: who they are, the pre-chat form, custom attributes.
 
-Trust is the point of this module. A claim the site signs (``user_hash``: hex HMAC-SHA256 of the user id
-keyed by the inbox secret) may attach the visitor to an existing customer, and so show them that
-customer's history. Everything else (an identify without a valid hash, the pre-chat form,
-``Parley.setAttributes``) is the visitor's own word: it lands on the visitor's own customer as
-``Customer.attributes`` (and its name) and never creates an ``Identity``. Identities are unique and decide
-whose timeline a message joins, so an unverified email there would let anyone who types an address
-claim that person's mail, or later be merged with them.
+Trust is the point of this module. Only what the site signs can join a visitor to an existing customer,
+and so show them that customer's history: ``user_id`` with ``user_hash``, ``email`` with
+``email_hash``, ``phone`` with ``phone_hash`` (hex HMAC-SHA256 keyed by the inbox secret,
+``lib.identity.claim_hash``). A signed email or phone joins only an identity that is itself verified
+(vouched for by a site's signature before): an address an agent typed, or one a channel saw a message
+from, proves nothing about who holds this browser. Everything unsigned (an identify field without its
+hash, the pre-chat form, ``Parley.setAttributes``) is the visitor's own word: it lands on the visitor's
+own customer as ``Customer.attributes`` (and its name) and never creates an ``Identity``. Identities are
+unique and decide whose timeline a message joins, so an unverified email there would let anyone who
+types an address claim that person's mail, or later be merged with them. docs/security.md has the
+threat model.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from django.db import IntegrityError, transaction
 
 from contact_center.actions.events import send_event_on_commit
 from contact_center.lib import recipients
-from contact_center.lib.identity import normalize_identity, site_user_value, user_hash_matches
+from contact_center.lib.identity import claim_hash_matches, normalize_identity, site_user_value
 from contact_center.models import (
     Agent,
     Conversation,
@@ -50,12 +54,20 @@ _ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class IdentityClaims:
-    """What ``check_identity_claims`` accepted. ``verified`` only when ``user_hash`` matched ``user_id``."""
+    """What ``check_identity_claims`` accepted. ``user_id`` is kept only when signed; ``email`` and
+    ``phone`` (normalised) come with whether the site signed them."""
 
-    verified: bool
     user_id: str = ""
     email: str = ""
+    email_signed: bool = False
+    phone: str = ""
+    phone_signed: bool = False
     name: str = ""
+
+    @property
+    def verified(self) -> bool:
+        """The site vouched for at least one identity field."""
+        return bool(self.user_id) or self.email_signed or self.phone_signed
 
 
 @dataclass(frozen=True)
@@ -76,48 +88,87 @@ class VisitorCustomer:
 
 
 def check_identity_claims(inbox: Inbox, data: dict[str, Any]) -> IdentityClaims:
-    """Validate an identify call (``user_id``, ``email``, ``name``, ``user_hash``, all optional).
+    """Validate an identify call: ``user_id``, ``email``, ``phone``, ``name`` and the hashes
+    ``user_hash``, ``email_hash``, ``phone_hash``, all optional.
 
-    Raises ``ValidationError`` with code ``"invalid"`` for a malformed field, ``"unverified"`` when a
-    ``user_hash`` is given and does not match (never downgraded to an unverified claim: the site meant
-    to vouch and got it wrong), and ``"verification_required"`` for a claim without a hash when the inbox
-    sets ``config["require_identity_verification"]``.
+    Each hash signs the field it is named for, exactly as sent (surrounding spaces aside). Raises
+    ``ValidationError`` with code ``"invalid"`` for a malformed field or a hash without its field,
+    ``"unverified"`` when a hash does not match (never downgraded to an unverified claim: the site meant to
+    vouch and got it wrong), and ``"verification_required"`` when the inbox sets
+    ``config["require_identity_verification"]`` and an identity field (user id, email, phone) comes
+    without its hash. An unsigned ``user_id`` is dropped: it proves nothing and would only mislead agents.
     """
     user_id = data.get("user_id")
     if isinstance(user_id, int) and not isinstance(user_id, bool):
         user_id = str(user_id)  # sites pass numeric ids; the hash is over their decimal form
     user_id = _optional_text(user_id, "user_id", 200)
+    if any(ord(char) < 32 for char in user_id):
+        # Keeps user ids apart from the "<kind>\n<value>" the other hashes sign (lib.identity.claim_hash).
+        raise ValidationError("user_id may not contain control characters", code="invalid")
     email = _optional_text(data.get("email"), "email", 254)
+    phone = _optional_text(data.get("phone"), "phone", 64)
+    name = _optional_text(data.get("name"), "name", MAX_NAME_CHARS)
+    signed = {
+        kind: _signature(inbox, kind, value, data.get("user_hash" if kind == "user_id" else f"{kind}_hash"))
+        for kind, value in (("user_id", user_id), ("email", email), ("phone", phone))
+    }
+    if inbox.config.get("require_identity_verification"):
+        unsigned = [
+            kind
+            for kind, value in (("user_id", user_id), ("email", email), ("phone", phone))
+            if value and not signed[kind]
+        ]
+        if unsigned or not any(signed.values()):
+            raise ValidationError(
+                "this widget accepts only verified identities: each of user_id, email and phone with its hash",
+                code="verification_required",
+            )
     if email:
         email = _email(email)
-    name = _optional_text(data.get("name"), "name", MAX_NAME_CHARS)
-    user_hash = data.get("user_hash")
-    if user_hash not in (None, "") and not isinstance(user_hash, str):
-        raise ValidationError("user_hash is a hex string", code="invalid")
-    if user_hash:
-        if not user_id:
-            raise ValidationError("user_hash signs user_id, which is missing", code="invalid")
-        if not user_hash_matches(inbox.secret, user_id, user_hash):
-            raise ValidationError("user_hash does not match user_id", code="unverified")
-        return IdentityClaims(verified=True, user_id=user_id, email=email, name=name)
-    if inbox.config.get("require_identity_verification"):
-        raise ValidationError(
-            "this widget accepts only verified identities: user_id with its user_hash", code="verification_required"
-        )
-    # An unsigned user id proves nothing and would only mislead agents: it is dropped.
-    return IdentityClaims(verified=False, email=email, name=name)
+    if phone:
+        region = (inbox.config.get("prechat") or {}).get("phone_region") or None
+        try:
+            phone = _phone(phone, region)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages[0], code="invalid") from exc
+    return IdentityClaims(
+        user_id=user_id if signed["user_id"] else "",
+        email=email,
+        email_signed=signed["email"],
+        phone=phone,
+        phone_signed=signed["phone"],
+        name=name,
+    )
+
+
+def _signature(inbox: Inbox, kind: str, value: str, claimed: Any) -> bool:
+    """Whether the site signed ``value``: False without a hash, True with the right one, else refused."""
+    hash_name = "user_hash" if kind == "user_id" else f"{kind}_hash"
+    if claimed in (None, ""):
+        return False
+    if not isinstance(claimed, str) or len(claimed) > 128:
+        raise ValidationError(f"{hash_name} is a hex string", code="invalid")
+    if not value:
+        raise ValidationError(f"{hash_name} signs {kind}, which is missing", code="invalid")
+    if not claim_hash_matches(inbox.secret, kind, value, claimed):
+        raise ValidationError(f"{hash_name} does not match {kind}", code="unverified")
+    return True
 
 
 def do_identify_visitor(inbox_id: int, visitor_id: str, claims: IdentityClaims) -> VisitorCustomer:
     """Apply ``claims`` (from ``check_identity_claims``) to widget visitor ``visitor_id`` of the inbox.
 
-    Verified: the visitor joins the customer the site's user id (scoped to this inbox) or, failing that,
-    the verified email already belongs to; with neither, their own anonymous customer becomes that user.
-    An anonymous customer the visitor leaves is merged into the one they join (conversations, entries,
-    ratings, attributes), so what they wrote before logging in stays theirs. A visitor whose customer is
-    already someone (another user of the site, on a shared computer) moves alone; that customer keeps
-    everything. The email becomes a verified identity unless another customer holds it (then it stays).
-    Unverified: name (if the customer has none) and email go to the visitor's own customer only.
+    With a signed field the visitor joins, in this order, the customer who is the signed user id of this
+    inbox, the one holding the signed email as a *verified* identity, or the one holding the signed phone
+    as a verified identity; with none of those, their own anonymous customer becomes that person (or, if
+    their customer is already someone else, a new customer does). An anonymous customer the visitor
+    leaves is merged into the one they join (conversations, entries, ratings, attributes), so what they
+    wrote before logging in stays theirs. A visitor whose customer is already someone (another user of
+    the site, on a shared computer) moves alone; that customer keeps everything. A signed email or phone
+    nobody holds becomes a verified identity of the customer; one an agent typed or a channel saw on
+    another customer never causes a join and stays where it is.
+    Unsigned fields (and all of them without any signature) land on the customer the visitor speaks for
+    as claims only: name (if the customer has none), and the attributes ``email`` and ``phone``.
     Publishes ``customer.updated`` to the agents of the inbox.
     """
     visitor_id = normalize_identity("visitor", visitor_id)
@@ -283,17 +334,27 @@ def _with_retries(apply, inbox_id: int) -> VisitorCustomer:
 
 def _attach_verified(inbox: Inbox, visitor_id: str, claims: IdentityClaims) -> VisitorCustomer:
     visitor = Identity.objects.filter(kind=Identity.Kind.VISITOR, value=visitor_id).first()
-    site_user = Identity.objects.filter(
-        kind=Identity.Kind.SITE_USER, value=site_user_value(inbox.pk, claims.user_id)
-    ).first()
-    email = Identity.objects.filter(kind=Identity.Kind.EMAIL, value=claims.email).first() if claims.email else None
+    site_user = None
+    if claims.user_id:
+        site_user = Identity.objects.filter(
+            kind=Identity.Kind.SITE_USER, value=site_user_value(inbox.pk, claims.user_id)
+        ).first()
+    held = {
+        kind: Identity.objects.filter(kind=kind, value=value).first()
+        for kind, value, signed in (
+            (Identity.Kind.EMAIL, claims.email, claims.email_signed),
+            (Identity.Kind.PHONE, claims.phone, claims.phone_signed),
+        )
+        if value and signed
+    }
     previous_id = visitor.customer_id if visitor else None
     previous_anonymous = previous_id is not None and _anonymous(previous_id)
 
-    if site_user is not None:
-        target_id = site_user.customer_id
-    elif email is not None:
-        target_id = email.customer_id
+    # Only a signed field meeting an identity a signature made before may join: an address an agent typed
+    # or a channel saw proves nothing about whoever holds this browser (docs/security.md).
+    joinable = [identity for identity in (site_user, *held.values()) if identity is not None and identity.verified]
+    if joinable:
+        target_id = joinable[0].customer_id
     elif previous_anonymous:
         target_id = previous_id
     else:
@@ -302,22 +363,16 @@ def _attach_verified(inbox: Inbox, visitor_id: str, claims: IdentityClaims) -> V
     locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in={target_id, previous_id} - {None})}
     customer = locked[target_id]
 
-    if site_user is None:
+    if claims.user_id and site_user is None:
         Identity.objects.create(
             customer=customer,
             kind=Identity.Kind.SITE_USER,
             value=site_user_value(inbox.pk, claims.user_id),
             verified=True,
         )
-    if email is None and claims.email:
-        Identity.objects.create(customer=customer, kind=Identity.Kind.EMAIL, value=claims.email, verified=True)
-    elif email is not None and email.customer_id == customer.pk and not email.verified:
-        email.verified = True
-        email.save(update_fields=["verified"])
-    elif email is not None and email.customer_id != customer.pk:
-        # Two customers for one person (the site's user and an earlier email sender): joining them is an
-        # agent's call, not something a page load should do.
-        logger.info("verified email of customer %s is held by customer %s; left there", customer.pk, email.customer_id)
+    for kind, value in ((Identity.Kind.EMAIL, claims.email), (Identity.Kind.PHONE, claims.phone)):
+        if kind in held:
+            _vouch(customer, kind, value, held[kind])
 
     merged_from = None
     if visitor is None:
@@ -331,23 +386,49 @@ def _attach_verified(inbox: Inbox, visitor_id: str, claims: IdentityClaims) -> V
             visitor.save(update_fields=["customer"])
     if claims.name:
         customer.name = claims.name
+    _note_claims(customer, claims)
     customer.save(update_fields=["name", "attributes", "last_seen_at"])
     return _done(inbox, customer, previous_id, merged_from=merged_from)
 
 
+def _vouch(customer: Customer, kind: str, value: str, held: Identity | None) -> None:
+    """The site signed ``value``: a verified identity of ``customer``, unless another customer holds it."""
+    if held is None:
+        Identity.objects.create(customer=customer, kind=kind, value=value, verified=True)
+    elif held.customer_id == customer.pk:
+        if not held.verified:
+            held.verified = True
+            held.save(update_fields=["verified"])
+    else:
+        # Held unverified by another customer (an agent typed it, or mail or a text came from it): that
+        # customer's history is not this visitor's to see. Joining the two is an agent's call (merge).
+        logger.info("signed %s of customer %s is held by customer %s; left there", kind, customer.pk, held.customer_id)
+
+
 def _note_unverified(inbox: Inbox, visitor_id: str, claims: IdentityClaims) -> VisitorCustomer:
     customer, previous = _own_customer(visitor_id)
-    fields = []
     # A name the site vouched for (or an agent typed) outranks one the visitor typed.
     if claims.name and not customer.name:
         customer.name = claims.name
-        fields.append("name")
-    if claims.email:
-        customer.attributes = {**customer.attributes, "email": claims.email}
-        fields.append("attributes")
-    if fields:
-        customer.save(update_fields=fields)
+    if _note_claims(customer, claims) or claims.name:
+        customer.save(update_fields=["name", "attributes"])
     return _done(inbox, customer, previous)
+
+
+def _note_claims(customer: Customer, claims: IdentityClaims) -> bool:
+    """Unsigned email and phone become the attributes ``email`` and ``phone`` of ``customer``: what
+    agents see as the visitor's word, never an identity. True if an attribute changed."""
+    noted = {
+        kind: value
+        for kind, value, signed in (
+            ("email", claims.email, claims.email_signed),
+            ("phone", claims.phone, claims.phone_signed),
+        )
+        if value and not signed and customer.attributes.get(kind) != value
+    }
+    if noted:
+        customer.attributes = {**customer.attributes, **noted}
+    return bool(noted)
 
 
 def _own_customer(visitor_id: str) -> tuple[Customer, int | None]:

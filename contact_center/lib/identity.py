@@ -58,6 +58,18 @@ def user_hash(secret: str, user_id: str) -> str:
     return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
 
 
-def user_hash_matches(secret: str, user_id: str, claimed: str) -> bool:
+def claim_hash(secret: str, kind: str, value: str) -> str:
+    """What a site sends to vouch for an identity field: ``user_hash`` for ``user_id``, else ``<kind>_hash``.
+
+    ``user_hash`` signs the bare user id (the original, documented form). The other fields sign
+    ``"<kind>\n<value>"``: user ids may not contain control characters, so no user id the site signs can
+    double as a signed email or phone number (a site that lets people pick their user name would
+    otherwise hand out a valid ``email_hash`` for anyone's address).
+    """
+    message = value if kind == "user_id" else f"{kind}\n{value}"
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def claim_hash_matches(secret: str, kind: str, value: str, claimed: str) -> bool:
     # Constant time: a comparison that stops at the first wrong byte lets a patient caller guess a hash.
-    return hmac.compare_digest(user_hash(secret, user_id).encode(), claimed.strip().lower().encode())
+    return hmac.compare_digest(claim_hash(secret, kind, value).encode(), claimed.strip().lower().encode())

@@ -17,7 +17,7 @@ from contact_center.actions.customers import (
 from contact_center.actions.inbound import do_receive_inbound
 from contact_center.history import public_entries_after, visitor_conversation
 from contact_center.lib.envelope import InboundEnvelope, Sender
-from contact_center.lib.identity import user_hash
+from contact_center.lib.identity import claim_hash, user_hash
 from contact_center.models import Conversation, Customer, Identity, Inbox, TimelineEntry
 from tests.conftest import visitor_envelope
 
@@ -33,8 +33,15 @@ PRECHAT = {
 }
 
 
-def signed(inbox, user_id, **claims) -> dict:
-    return {"user_id": user_id, "user_hash": user_hash(inbox.secret, user_id), **claims}
+def signed(inbox, user_id=None, **claims) -> dict:
+    """An identify call whose user id, email and phone the site signed (name is never signed)."""
+    data = dict(claims)
+    if user_id is not None:
+        data.update(user_id=user_id, user_hash=user_hash(inbox.secret, user_id))
+    for kind in ("email", "phone"):
+        if kind in claims:
+            data[f"{kind}_hash"] = claim_hash(inbox.secret, kind, claims[kind])
+    return data
 
 
 def identify(inbox, visitor, data):
@@ -97,20 +104,34 @@ def test_it_merges_what_an_anonymous_visitor_wrote_into_the_user_they_log_in_as(
     assert result.conversation_id == anonymous.conversation_id  # the newest conversation continues
 
 
-def test_it_joins_the_customer_who_owns_the_verified_email(website, mailbox):
+def test_it_joins_the_customer_who_owns_the_verified_email(website):
+    # Pat logged in on the laptop as user 42, and the shop vouched for the address then.
+    identify(website, "laptop", signed(website, "42", email="pat@shop.example"))
+    first = write(website, "laptop", "Where is my order?", "m1")
+
+    # The shop's app identifies Pat by the signed address alone.
+    result = identify(website, "phone", signed(website, email="PAT@shop.example"))
+
+    assert result.customer_id == first.customer_id
+    assert bodies_seen_by(website, "phone") == ["Where is my order?"]
+
+
+def test_a_signed_email_does_not_join_one_that_mail_came_from(website, mailbox):
+    # Mail from an address proves nothing about who holds a browser: the sender could be anyone.
     mail = do_receive_inbound(
         InboundEnvelope(
             inbox_id=mailbox.pk,
             external_id="<a@mail>",
             sender=Sender(kind="email", value="pat@shop.example"),
-            body="Hi",
+            body="My invoice",
         )
     ).entry
 
-    result = identify(website, "vera", signed(website, "42", email="PAT@shop.example"))
+    result = identify(website, "vera", signed(website, "42", email="pat@shop.example"))
 
-    assert result.customer_id == mail.customer_id
-    assert Identity.objects.get(kind="email", value="pat@shop.example").verified
+    assert result.customer_id != mail.customer_id
+    held = Identity.objects.get(kind="email", value="pat@shop.example")
+    assert (held.customer_id, held.verified) == (mail.customer_id, False)
 
 
 def test_it_moves_a_visitor_of_another_user_alone_and_leaves_that_user_whole(website):

@@ -6,7 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from contact_center.actions.replies import do_send_reply
-from contact_center.lib.identity import user_hash
+from contact_center.lib.identity import claim_hash, user_hash
 from contact_center.models import Customer, Identity
 from tests.consumers import WAIT, deliver_outbox, hello, open_agent, open_visitor, receive_until, send
 
@@ -99,9 +99,36 @@ async def test_it_refuses_an_unverified_identify_when_the_inbox_requires_verific
     await socket.disconnect()
 
 
+async def test_a_signed_user_id_with_someone_elses_unsigned_email_takes_over_nothing(website):
+    # Pat's shop account vouches for Pat's address; Pat writes something private.
+    pat = await open_visitor(website, "pat")
+    await pat.send_json_to(
+        signed(
+            website, "42", email="pat@shop.example", email_hash=claim_hash(website.secret, "email", "pat@shop.example")
+        )
+    )
+    await receive_until(pat, "identified")
+    secret = await send(pat, "client-0001", "My secret order")
+    await pat.disconnect()
+
+    # Mallory is a user of the same shop: her own id and hash are genuine, Pat's address is not hers.
+    mallory = await open_visitor(website, "mallory")
+    await mallory.send_json_to(signed(website, "666", email="pat@shop.example"))
+    assert await mallory.receive_json_from(timeout=WAIT) == {"type": "identified", "verified": True}
+    replayed, ready = await hello(mallory)
+    assert (replayed, ready["conversation"]) == ([], None)
+    ack = await send(mallory, "client-0002", "Hello?")
+    assert ack["message"]["conversation"] != secret["message"]["conversation"]
+    await mallory.disconnect()
+
+
 async def test_an_unverified_email_shows_nothing_of_its_owner(website):
     pat = await open_visitor(website, "pat")
-    await pat.send_json_to(signed(website, "42", email="pat@shop.example"))
+    await pat.send_json_to(
+        signed(
+            website, "42", email="pat@shop.example", email_hash=claim_hash(website.secret, "email", "pat@shop.example")
+        )
+    )
     await receive_until(pat, "identified")
     await send(pat, "client-0001", "My secret order")
     await pat.disconnect()

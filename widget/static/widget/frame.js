@@ -523,8 +523,9 @@
 
   window.ParleyFrame.onHost("identify", function (data) {
     if (!data || typeof data !== "object") return;
-    identity = { type: "identify", user_id: data.user_id, email: data.email, name: data.name, user_hash: data.user_hash };
-    if (identity.user_hash) hidePrechat();
+    identity = { type: "identify", user_id: data.user_id, user_hash: data.user_hash, email: data.email,
+      email_hash: data.email_hash, phone: data.phone, phone_hash: data.phone_hash, name: data.name };
+    if (identity.user_hash || identity.email_hash || identity.phone_hash) hidePrechat();
     sendIdentity();
   });
 
