@@ -1,4 +1,5 @@
-"""How much one visitor, and one address, may do through the widget: messages, uploads, conversations.
+"""How much one visitor, and one address, may do through the widget: messages, uploads, conversations,
+what they say about themselves.
 
 The limits are settings (``PARLEY_RATE_LIMITS``, docs/configuration.md); the counting is
 ``contact_center.lib.ratelimit``. Every widget entry point that stores something asks here first, so
@@ -50,14 +51,26 @@ def selfservice_limited(visitor_id: str, ip: str) -> int | None:
     )
 
 
-def rate_limited_frame(retry_after: int, client_id: str | None) -> dict:
-    return {
-        "type": "error",
-        "code": "rate_limited",
-        "message": RATE_LIMITED_MESSAGE,
-        "retry_after": retry_after,
-        "client_id": client_id,
-    }
+def profile_limited(visitor_id: str, ip: str, *, new_customer: bool) -> int | None:
+    """None if the visitor may send an identify, attributes or prechat frame now, else the seconds to wait.
+
+    ``new_customer``: the visitor has no customer yet, so this frame would create one; those are counted
+    per address too, so a script minting visitor tokens cannot fill the customer list. Counts the attempt.
+    """
+    limits = settings.PARLEY_RATE_LIMITS
+    checks = [
+        ("profile:visitor", visitor_id, limits["profile_per_visitor"]),
+        ("profile:ip", _ip_key(ip), limits["profile_per_ip"]),
+    ]
+    if new_customer:
+        checks.append(("customers:ip", _ip_key(ip), limits["customers_per_ip"]))
+    return _first_refusal(checks)
+
+
+def rate_limited_frame(retry_after: int, **about) -> dict:
+    """The ``rate_limited`` error frame; ``about`` names what it answers (``client_id=`` or ``for_=``)."""
+    frame = {"type": "error", "code": "rate_limited", "message": RATE_LIMITED_MESSAGE, "retry_after": retry_after}
+    return {**frame, **{key.rstrip("_"): value for key, value in about.items()}}
 
 
 def _first_refusal(checks) -> int | None:

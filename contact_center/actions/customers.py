@@ -214,13 +214,14 @@ def do_set_visitor_attributes(inbox_id: int, visitor_id: str, attributes: dict[s
 
     def apply(inbox: Inbox) -> VisitorCustomer:
         customer, previous = _own_customer(visitor_id)
+        before = _snapshot(customer)
         merged = {**customer.attributes, **attributes}
         merged = {key: value for key, value in merged.items() if value is not None}
         if sum(1 for key in merged if not key.startswith("_")) > MAX_ATTRIBUTES:
             raise ValidationError(f"a customer holds at most {MAX_ATTRIBUTES} attributes")
         customer.attributes = merged
         customer.save(update_fields=["attributes"])
-        return _done(inbox, customer, previous)
+        return _done(inbox, customer, previous, before=before)
 
     return _with_retries(apply, inbox_id)
 
@@ -308,13 +309,14 @@ def do_submit_prechat(inbox_id: int, visitor_id: str, answers: dict[str, str]) -
 
     def apply(inbox: Inbox) -> VisitorCustomer:
         customer, previous = _own_customer(visitor_id)
+        before = _snapshot(customer)
         fields = ["attributes"]
         if answers.get("name"):
             customer.name = answers["name"][:MAX_NAME_CHARS]
             fields.append("name")
         customer.attributes = {**customer.attributes, **{k: v for k, v in answers.items() if k != "name"}}
         customer.save(update_fields=fields)
-        return _done(inbox, customer, previous)
+        return _done(inbox, customer, previous, before=before)
 
     return _with_retries(apply, inbox_id)
 
@@ -362,6 +364,7 @@ def _attach_verified(inbox: Inbox, visitor_id: str, claims: IdentityClaims) -> V
     # Lock in id order: a concurrent message of this visitor locks its customer too (inbound.py).
     locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in={target_id, previous_id} - {None})}
     customer = locked[target_id]
+    before = _snapshot(customer)
 
     if claims.user_id and site_user is None:
         Identity.objects.create(
@@ -388,7 +391,7 @@ def _attach_verified(inbox: Inbox, visitor_id: str, claims: IdentityClaims) -> V
         customer.name = claims.name
     _note_claims(customer, claims)
     customer.save(update_fields=["name", "attributes", "last_seen_at"])
-    return _done(inbox, customer, previous_id, merged_from=merged_from)
+    return _done(inbox, customer, previous_id, merged_from=merged_from, before=before)
 
 
 def _vouch(customer: Customer, kind: str, value: str, held: Identity | None) -> None:
@@ -407,12 +410,13 @@ def _vouch(customer: Customer, kind: str, value: str, held: Identity | None) -> 
 
 def _note_unverified(inbox: Inbox, visitor_id: str, claims: IdentityClaims) -> VisitorCustomer:
     customer, previous = _own_customer(visitor_id)
+    before = _snapshot(customer)
     # A name the site vouched for (or an agent typed) outranks one the visitor typed.
     if claims.name and not customer.name:
         customer.name = claims.name
     if _note_claims(customer, claims) or claims.name:
         customer.save(update_fields=["name", "attributes"])
-    return _done(inbox, customer, previous)
+    return _done(inbox, customer, previous, before=before)
 
 
 def _note_claims(customer: Customer, claims: IdentityClaims) -> bool:
@@ -460,15 +464,35 @@ def _merge(source: Customer, into: Customer) -> None:
     source.delete()
 
 
-def _done(inbox: Inbox, customer: Customer, previous_id: int | None, merged_from: int | None = None) -> VisitorCustomer:
+def _done(
+    inbox: Inbox,
+    customer: Customer,
+    previous_id: int | None,
+    *,
+    before: tuple | None,
+    merged_from: int | None = None,
+) -> VisitorCustomer:
+    """The result, and ``customer.updated`` to the agents unless nothing they see changed.
+
+    ``before`` is ``_snapshot`` of the customer as it was locked. Widgets repeat identify and attributes
+    on every page load, and a script can repeat them as fast as it likes: a frame that changes nothing
+    tells no console (issue 10: 300 frames used to push 300 events to every console).
+    """
     conversation_id = (
         Conversation.objects.filter(inbox=inbox, customer=customer)
         .order_by("-created_at", "-pk")
         .values_list("pk", flat=True)
         .first()
     )
-    publish_customer(customer, merged_from=merged_from, also_inbox_id=inbox.pk)
+    unchanged = previous_id == customer.pk and merged_from is None and _snapshot(customer) == before
+    if not unchanged:
+        publish_customer(customer, merged_from=merged_from, also_inbox_id=inbox.pk)
     return VisitorCustomer(customer_id=customer.pk, conversation_id=conversation_id, previous_customer_id=previous_id)
+
+
+def _snapshot(customer: Customer) -> tuple:
+    """What ``customer.updated`` shows of a customer, to tell whether an action changed any of it."""
+    return (str(customer), dict(customer.attributes), customer.identities.filter(verified=True).exists())
 
 
 def publish_customer(customer: Customer, *, merged_from: int | None = None, also_inbox_id: int | None = None) -> None:

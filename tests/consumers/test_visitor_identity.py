@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 from channels.db import database_sync_to_async
+from django.conf import settings
+from django.test import override_settings
 
 from contact_center.actions.replies import do_send_reply
 from contact_center.lib.identity import claim_hash, user_hash
 from contact_center.models import Customer, Identity
-from tests.consumers import WAIT, deliver_outbox, hello, open_agent, open_visitor, receive_until, send
+from tests.consumers import WAIT, deliver_outbox, hello, open_agent, open_visitor, receive_until, send, visitor_socket
+from widget.tokens import issue_visitor_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -176,4 +179,74 @@ async def test_it_stores_attributes_and_tells_the_agents(website, alice):
     error = await socket.receive_json_from(timeout=WAIT)
     assert (error["code"], error["for"]) == ("invalid", "attributes")
     await socket.disconnect()
+    await agent.disconnect()
+
+
+# --- Limits: what a stranger can repeat ---------------------------------------------------------------------
+
+
+def limits(**changed):
+    return override_settings(PARLEY_RATE_LIMITS={**settings.PARLEY_RATE_LIMITS, **changed})
+
+
+async def open_from(inbox, visitor: str, ip: str):
+    communicator = visitor_socket(issue_visitor_token(inbox.public_key, visitor))
+    communicator.scope["client"] = (ip, 50000)
+    connected, code = await communicator.connect(timeout=WAIT)
+    assert connected, code
+    return communicator
+
+
+@pytest.mark.parametrize(
+    ("kind", "frame"),
+    [
+        ("identify", {"type": "identify", "name": "Vera"}),
+        ("attributes", {"type": "attributes", "attributes": {"plan": "pro"}}),
+    ],
+)
+async def test_it_limits_what_a_visitor_says_about_themselves_and_keeps_the_socket_open(website, kind, frame):
+    with limits(profile_per_visitor=(3, 60)):
+        socket = await open_from(website, "vera", "203.0.113.9")
+        for _ in range(3):
+            await socket.send_json_to(frame)
+            assert (await socket.receive_json_from(timeout=WAIT))["type"] != "error"
+
+        await socket.send_json_to(frame)
+        refused = await socket.receive_json_from(timeout=WAIT)
+
+        assert (refused["type"], refused["code"], refused["for"]) == ("error", "rate_limited", kind)
+        assert 1 <= refused["retry_after"] <= 60
+        await hello(socket)  # still open, still answering
+        await socket.disconnect()
+
+
+async def test_it_limits_the_customers_one_address_can_create(website):
+    with limits(customers_per_ip=(2, 3600)):
+        answers = []
+        for n in range(3):
+            socket = await open_from(website, f"minted-{n}", "2001:db8::1" if n < 2 else "2001:db8::2")
+            await socket.send_json_to({"type": "attributes", "attributes": {"n": n}})
+            answers.append(await socket.receive_json_from(timeout=WAIT))
+            await socket.disconnect()
+        # Another address of the same IPv6 /64 is the same client.
+        assert [answer.get("code") for answer in answers] == [None, None, "rate_limited"]
+        assert await database_sync_to_async(Customer.objects.count)() == 2
+
+        elsewhere = await open_from(website, "honest", "198.51.100.7")
+        await elsewhere.send_json_to({"type": "attributes", "attributes": {"n": 9}})
+        assert await elsewhere.receive_json_from(timeout=WAIT) == {"type": "attributes.saved"}
+        await elsewhere.disconnect()
+
+
+async def test_repeating_a_frame_that_changes_nothing_tells_no_console(website, alice):
+    agent = await open_agent(alice)
+    visitor = await open_visitor(website, "vera")
+    for _ in range(5):
+        await visitor.send_json_to({"type": "attributes", "attributes": {"plan": "pro"}})
+        assert await visitor.receive_json_from(timeout=WAIT) == {"type": "attributes.saved"}
+
+    updates, _ = await receive_until(agent, "customer.updated")
+    assert updates["customer"]["attributes"] == {"plan": "pro"}
+    assert await agent.receive_nothing(timeout=0.3)
+    await visitor.disconnect()
     await agent.disconnect()
