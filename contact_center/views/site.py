@@ -6,6 +6,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import render
 
+from contact_center import security_headers
 from contact_center.models import Inbox
 
 # More pages of the demo shop: browsing between them shows visit tracking; "hostile" is a page whose
@@ -18,7 +19,14 @@ def demo(request: HttpRequest, name: str = "index"):
     if template is None:
         raise Http404("no such demo page")
     inbox = Inbox.objects.filter(kind=Inbox.Kind.WIDGET).order_by("pk").first()
-    return render(request, template, {"inbox": inbox})
+    response = render(request, template, {"inbox": inbox})
+    # A customer's page, with the policy a customer with a strict one would need to embed the widget
+    # (docs/widget.md): the loader and the frame from Parley, and inline styles, as the loader draws its
+    # bubble with a <style> in its shadow root (and these pages style themselves inline).
+    response[security_headers.HEADER] = security_headers.policy(
+        request, style_src=["'self'", "'unsafe-inline'"], frame_src=["'self'"]
+    )
+    return response
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

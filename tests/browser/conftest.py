@@ -97,6 +97,16 @@ def stack(request, tmp_path):
             report.sections.append(("server log", live.logs()))
 
 
+# Runs in every frame before the page's own scripts (outside the page's Content-Security-Policy): a
+# violation blocks a script, a style or a request silently, so every one is reported as a console error.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`csp-violation: ${event.effectiveDirective} blocked ${event.blockedURI || "inline"} `
+    + `(${event.sourceFile || location.href}:${event.lineNumber})`);
+}, true);
+"""
+
+
 class Contexts:
     """Opens isolated browser contexts (one per person) and remembers what went wrong in their pages."""
 
@@ -105,16 +115,23 @@ class Contexts:
         self.base_url = base_url
         self.opened: list[BrowserContext] = []
         self.page_errors: list[str] = []
+        self.csp_violations: list[str] = []
 
     def new_page(self, **options) -> Page:
         """``options`` go to ``browser.new_context``: a person may have a phone (viewport) or a language (locale)."""
         context = self.browser.new_context(**{"base_url": self.base_url, "viewport": VIEWPORT, **options})
         context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
         self.opened.append(context)
         page = context.new_page()
         # Uncaught exceptions in the page or its frames, e.g. the widget iframe.
         page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
+        page.on("console", self._note_csp_violation)
         return page
+
+    def _note_csp_violation(self, message) -> None:
+        if message.text.startswith("csp-violation:"):
+            self.csp_violations.append(message.text)
 
     def close(self) -> None:
         for context in self.opened:
@@ -128,6 +145,8 @@ def people(browser, stack):
     yield contexts
     contexts.close()
     assert not contexts.page_errors, "uncaught errors in the pages:\n" + "\n".join(contexts.page_errors)
+    # A blocked script or style breaks a page without an error of its own (docs/decisions.md D17).
+    assert not contexts.csp_violations, "Content-Security-Policy violations:\n" + "\n".join(contexts.csp_violations)
 
 
 @pytest.fixture

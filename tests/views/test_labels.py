@@ -58,7 +58,7 @@ def test_a_supervisor_adds_a_label_and_sees_it_listed(client, supervisor):
     saved = Label.objects.get()
     assert (saved.name, saved.color, saved.description) == ("Billing", "orange", "Money matters")
     page = client.get(SETTINGS).content.decode()
-    assert "Billing" in page and "Money matters" in page and "--label: #ea580c" in page
+    assert "Billing" in page and "Money matters" in page and 'data-label-color="#ea580c"' in page
 
 
 @pytest.mark.parametrize("color", ["rouge", "#abc", "#abcdeg", ""])
