@@ -16,9 +16,11 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from contact_center.actions.agent_security import do_revoke_sessions, session_public_id
 from contact_center.actions.settings_admin import check_allowed_origins, do_reconcile_access, every_inbox_viewer_ids
 from contact_center.lib.availability import check_business_hours
 from contact_center.models import Agent, Company, Inbox, Label, RawInbound, Team
+from contact_center.views.security import AdminSignInForm
 
 
 class InboxForm(forms.ModelForm):
@@ -112,6 +114,21 @@ class AgentAdmin(UserAdmin):
         # A role decides whether every inbox is visible; an inactive agent sees none.
         if change and {"role", "is_active"} & set(form.changed_data):
             do_reconcile_access(request.user, [obj.pk])
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            do_revoke_sessions(obj.pk, keep=None)  # signed out everywhere, console sockets included
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            # A new password ends the agent's other sessions, as in the console (keeping the admin's own).
+            agent_id = Agent._meta.pk.to_python(id)
+            keep = session_public_id(request.session) if agent_id == request.user.pk else None
+            do_revoke_sessions(agent_id, keep=keep)
+        return response
+
+
+# Its sign-in page keeps the console's throttle, and sends agents with two-factor to the console's sign-in.
+admin.site.login_form = AdminSignInForm
 
 
 @admin.register(RawInbound)

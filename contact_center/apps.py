@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db import connections
 from django.db.models.signals import post_migrate
 
@@ -14,6 +15,10 @@ class ContactCenterConfig(AppConfig):
         from contact_center import checks  # noqa: F401  (registers system checks)
 
         post_migrate.connect(_repair_search_index, sender=self)
+        # Every sign-in (console, Django admin, force_login) lists its session (contact_center/session_tracking.py).
+        from contact_center.session_tracking import on_signed_in
+
+        user_logged_in.connect(on_signed_in, dispatch_uid="parley.session_tracking")
 
 
 def _repair_search_index(using, **kwargs):

@@ -1,16 +1,16 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from contact_center.views import composer, console, exports, files, settings, settings_admin, site
+from contact_center.views import composer, console, exports, files, security, settings, settings_admin, site
 
 urlpatterns = [
     path("", site.demo, name="demo"),
     path("demo/<slug:name>/", site.demo, name="demo-page"),
     path("healthz", site.healthz, name="healthz"),
     path("console/", console.index, name="console"),
-    path("console/login/", auth_views.LoginView.as_view(), name="login"),
-    path("console/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("console/login/", security.sign_in, name="login"),
+    path("console/login/code/", security.sign_in_code, name="login-code"),
+    path("console/logout/", security.SignOutView.as_view(), name="logout"),
     path("console/password/", settings_admin.PasswordChangeView.as_view(), name="password-change"),
     path("console/password/done/", settings_admin.PasswordChangeDoneView.as_view(), name="password-change-done"),
     path("console/settings/inboxes/", settings_admin.inboxes, name="settings-inboxes"),
@@ -20,6 +20,31 @@ urlpatterns = [
     path("console/settings/agents/<int:agent_id>/", settings_admin.agent, name="settings-agent-edit"),
     path("console/settings/teams/", settings_admin.teams, name="settings-teams"),
     path("console/settings/teams/<int:team_id>/", settings_admin.team, name="settings-team-edit"),
+    path("console/settings/security/", security.security_page, name="settings-security"),
+    path("console/settings/security/two-factor/", security.two_factor_setup, name="two-factor-setup"),
+    path(
+        "console/settings/security/two-factor/recovery-codes/",
+        security.two_factor_recovery_codes,
+        name="two-factor-recovery-codes",
+    ),
+    path("console/settings/security/two-factor/disable/", security.two_factor_disable, name="two-factor-disable"),
+    path(
+        "console/settings/security/two-factor/regenerate/",
+        security.two_factor_regenerate,
+        name="two-factor-regenerate",
+    ),
+    path(
+        "console/settings/security/sessions/<str:public_id>/revoke/",
+        security.session_revoke,
+        name="session-revoke",
+    ),
+    path("console/settings/security/sessions/revoke-others/", security.sessions_revoke_others, name="sessions-revoke"),
+    path("console/settings/security/policy/", security.security_policy, name="security-policy"),
+    path(
+        "console/settings/agents/<int:agent_id>/two-factor/reset/",
+        security.two_factor_reset,
+        name="two-factor-reset",
+    ),
     path("console/settings/canned/", settings.canned_responses, name="settings-canned"),
     path("console/settings/canned/<int:canned_id>/", settings.canned_response, name="settings-canned-edit"),
     path("console/api/canned/", settings.canned_response_list, name="canned-list"),

@@ -29,6 +29,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from contact_center.actions.agent_security import do_revoke_sessions
 from contact_center.actions.events import send_event_on_commit
 from contact_center.actions.timeline import append_activity, lock_conversation
 from contact_center.lib import recipients
@@ -454,8 +455,11 @@ def do_save_agent(
     max_open_conversations: int | None,
     avatar_url: str,
     password: str | None = None,
+    keep_session: str | None = None,
 ) -> Agent:
     """Change an agent; a ``password`` replaces theirs (their other sessions end, as with any password change).
+    A new password or a deactivation revokes the agent's sessions (contact_center/actions/agent_security.py),
+    all but ``keep_session`` (the public id of the admin's own session, when they change themselves).
 
     There is always an active admin left: demoting or deactivating the last one raises
     ``ValidationError``, and the check holds the admins' rows locked so two admins demoting each other at
@@ -498,6 +502,8 @@ def do_save_agent(
         agent.teams.set(_existing(Team, team_ids))
         if current != wanted or before != (agent.role, agent.is_active):
             do_reconcile_access(admin, [agent.pk])
+        if password or (before[1] and not agent.is_active):
+            do_revoke_sessions(agent.pk, keep=keep_session if agent.is_active else None)
     return agent
 
 

@@ -75,17 +75,20 @@ _RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
 def get_rate(name: str, default: str) -> tuple[int, int] | None:
-    """A rate limit as ``(count, seconds)``, written ``COUNT/UNIT`` (``20/minute``, ``5/hour``), or
-    None for ``off``. Units: second, minute, hour, day (or s, m, h, d)."""
+    """A rate limit as ``(count, seconds)``, written ``COUNT/UNIT`` (``20/minute``, ``5/hour``) or
+    ``COUNT/NUNIT`` (``5/15minute``: a window of N units), or None for ``off``. Units: second, minute,
+    hour, day (or s, m, h, d)."""
     raw = get_str(name)
     text = (default if raw is None or raw.strip() == "" else raw).strip().lower()
     if text == "off":
         return None
     count, _, unit = text.partition("/")
+    digits = len(unit) - len(unit.lstrip("0123456789"))
+    times, unit = (int(unit[:digits]) if digits else 1), unit[digits:]
     seconds = _RATE_UNITS.get(unit) or next((v for k, v in _RATE_UNITS.items() if k[0] == unit), None)
-    if not count.strip().isdigit() or int(count) < 1 or seconds is None:
+    if not count.strip().isdigit() or int(count) < 1 or seconds is None or times < 1:
         raise ImproperlyConfigured(
-            f"{name}={raw!r} is not a rate; write COUNT/UNIT (20/minute, 5/hour; units second, minute, hour, day) "
-            "or off"
+            f"{name}={raw!r} is not a rate; write COUNT/UNIT or COUNT/NUNIT (20/minute, 5/hour, 5/15minute; "
+            "units second, minute, hour, day) or off"
         )
-    return int(count), seconds
+    return int(count), seconds * times

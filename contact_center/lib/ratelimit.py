@@ -45,6 +45,21 @@ def hit(bucket: str, key: str, rate: tuple[int, int] | None) -> int | None:
     return max(1, math.ceil((window + 1) * seconds - now))
 
 
+def blocked_for(bucket: str, key: str, rate: tuple[int, int] | None) -> int | None:
+    """Like ``hit`` but counting nothing: None while ``key`` has uses of ``bucket`` left in this window,
+    else the seconds until it resets. For limits on failures, which are counted (``hit``) only once they
+    happen but checked before each try (signing in: contact_center/actions/agent_security.py)."""
+    if rate is None or not key:
+        return None
+    count, seconds = rate
+    now = time.time()
+    window = int(now // seconds)
+    used = cache.get(f"{_PREFIX}:{bucket}:{key}:{window}") or 0
+    if used < count:
+        return None
+    return max(1, math.ceil((window + 1) * seconds - now))
+
+
 def client_ip(remote_addr: str | None, forwarded_for: str | None) -> str:
     """The client's address: the first ``X-Forwarded-For`` hop when ``PARLEY_TRUST_X_FORWARDED_FOR`` says
     a proxy in front sets it, else the connection's own address. "" when neither is a valid address.

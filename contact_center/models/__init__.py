@@ -13,12 +13,14 @@ from contact_center.models.mention import Mention
 from contact_center.models.outbox import Delivery, EarlyProviderReport
 from contact_center.models.raw_inbound import RawInbound
 from contact_center.models.saved_view import SavedView
+from contact_center.models.security import AgentSession, RecoveryCode, SecurityPolicy, TwoFactor
 from contact_center.models.survey import SatisfactionRating
 from contact_center.models.team import Team
 from contact_center.models.timeline import TimelineEntry
 
 __all__ = [
     "Agent",
+    "AgentSession",
     "Attachment",
     "CannedResponse",
     "Company",
@@ -31,8 +33,11 @@ __all__ = [
     "Label",
     "Mention",
     "RawInbound",
+    "RecoveryCode",
     "SatisfactionRating",
     "SavedView",
+    "SecurityPolicy",
     "Team",
     "TimelineEntry",
+    "TwoFactor",
 ]

@@ -14,14 +14,15 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 
 from contact_center import presence
+from contact_center.actions import agent_security as security
 from contact_center.actions import settings_admin as actions
-from contact_center.models import Agent, Inbox, Team
+from contact_center.models import Agent, Inbox, Team, TwoFactor
 from contact_center.views import settings_admin_forms as forms
 
 
@@ -107,7 +108,9 @@ def agents(request: HttpRequest):
     rows = list(
         Agent.objects.prefetch_related(
             Prefetch("inboxes", queryset=Inbox.objects.order_by("name", "pk")), Prefetch("teams")
-        ).order_by("-is_active", "display_name", "username")
+        )
+        .annotate(has_two_factor=Exists(TwoFactor.objects.filter(agent=OuterRef("pk"))))
+        .order_by("-is_active", "display_name", "username")
     )
     present = presence.present_agent_ids(agent.pk for agent in rows if agent.is_active)
     context = {"agents": rows, "present": present, "may_edit": actions.may_administer(request.user)}
@@ -167,6 +170,7 @@ def agent(request: HttpRequest, agent_id: int):
                 max_open_conversations=data["max_open_conversations"],
                 avatar_url=data["avatar_url"],
                 password=data["password1"] or None,
+                keep_session=security.session_public_id(request.session) if agent.pk == request.user.pk else None,
             )
             if saved.pk == request.user.pk and data["password1"]:
                 update_session_auth_hash(request, saved)  # a new password of one's own keeps this session
@@ -242,6 +246,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     template_name = "console/password_change.html"
     success_url = reverse_lazy("password-change-done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)  # saves, and keeps this session (update_session_auth_hash)
+        # Every other session of the agent ends, their console sockets included.
+        security.do_revoke_sessions(self.request.user.pk, keep=security.session_public_id(self.request.session))
+        return response
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):

@@ -43,15 +43,35 @@ def test_it_ignores_x_forwarded_for_unless_the_proxy_is_trusted(settings):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("20/minute", (20, 60)), ("5/h", (5, 3600)), (" 100/Day ", (100, 86400)), ("off", None), ("", (7, 1))],
+    [
+        ("20/minute", (20, 60)),
+        ("5/h", (5, 3600)),
+        (" 100/Day ", (100, 86400)),
+        ("off", None),
+        ("", (7, 1)),
+        ("5/15minute", (5, 900)),
+        ("30/2h", (30, 7200)),
+    ],
 )
 def test_it_parses_a_rate_setting(monkeypatch, raw, expected):
     monkeypatch.setenv("PARLEY_TEST_RATE", raw)
     assert env.get_rate("PARLEY_TEST_RATE", "7/second") == expected
 
 
-@pytest.mark.parametrize("raw", ["20", "0/minute", "-1/minute", "20/fortnight", "many/minute"])
+@pytest.mark.parametrize("raw", ["20", "0/minute", "-1/minute", "20/fortnight", "many/minute", "5/0minute", "5/15"])
 def test_it_refuses_a_rate_that_does_not_parse(monkeypatch, raw):
     monkeypatch.setenv("PARLEY_TEST_RATE", raw)
     with pytest.raises(ImproperlyConfigured, match="PARLEY_TEST_RATE"):
         env.get_rate("PARLEY_TEST_RATE", "20/minute")
+
+
+def test_it_peeks_at_a_limit_without_counting_a_use():
+    rate = (2, 60)
+    assert ratelimit.blocked_for("peek", "k", rate) is None
+    ratelimit.hit("peek", "k", rate)
+    assert ratelimit.blocked_for("peek", "k", rate) is None
+    ratelimit.hit("peek", "k", rate)
+
+    assert 1 <= ratelimit.blocked_for("peek", "k", rate) <= 60
+    assert ratelimit.blocked_for("peek", "k", None) is None
+    assert ratelimit.blocked_for("peek", "", rate) is None
