@@ -7,8 +7,6 @@ and resent on the socket (or the other way round) is stored once. Protocol: docs
 
 from __future__ import annotations
 
-import json
-
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
@@ -23,7 +21,9 @@ from contact_center.actions.visitors import check_page, do_record_page
 from contact_center.lib import payloads
 from contact_center.lib.envelope import InboundEnvelope, Sender
 from contact_center.lib.ratelimit import client_ip_of_request
+from contact_center.lib.schema import parse_json_body
 from contact_center.models import Conversation, Inbox
+from widget import bodies
 from widget.limits import RATE_LIMITED_MESSAGE, message_limited
 from widget.origins import origin_allowed
 from widget.tokens import VisitorClaim, check_visitor_token
@@ -33,15 +33,22 @@ class _Refused(Exception):
     def __init__(self, status: int, message: str):
         self.response = JsonResponse({"error": message}, status=status)
 
+    @classmethod
+    def of(cls, response: JsonResponse) -> _Refused:
+        refused = cls(response.status_code, "")
+        refused.response = response
+        return refused
 
-def _visitor(request: HttpRequest) -> tuple[dict, VisitorClaim, int]:
-    """(the JSON body, the token's claim, the inbox id) of an authenticated request from an allowed origin."""
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        raise _Refused(400, "the body must be JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("token"), str):
-        raise _Refused(400, "token is required")
+
+def _visitor(request: HttpRequest, body: type[bodies.Visitor] = bodies.Visitor) -> tuple[dict, VisitorClaim, int]:
+    """(the JSON body, the token's claim, the inbox id) of an authenticated request from an allowed origin.
+
+    The body is validated into ``body`` (widget/bodies.py): what it returns is what was sent, typed. The
+    token alone comes first, so a refusal keeps its order: 401, 403, then the rest of the body."""
+    parsed = parse_json_body(request, bodies.Visitor)
+    if isinstance(parsed, JsonResponse):
+        raise _Refused.of(parsed)
+    data = parsed.content()
     try:
         claim = check_visitor_token(data["token"])
     except signing.BadSignature:
@@ -52,6 +59,11 @@ def _visitor(request: HttpRequest) -> tuple[dict, VisitorClaim, int]:
         raise _Refused(401, "the token is not valid: ask /widget/api/session/ for a new one")
     if not origin_allowed(request.headers.get("Origin"), inbox["allowed_origins"]):
         raise _Refused(403, "this origin may not use this widget")
+    if body is not bodies.Visitor:
+        parsed = parse_json_body(request, body)
+        if isinstance(parsed, JsonResponse):
+            raise _Refused.of(parsed)
+        data = parsed.content()
     return data, claim, inbox["id"]
 
 
@@ -61,16 +73,13 @@ def _visitor(request: HttpRequest) -> tuple[dict, VisitorClaim, int]:
 def poll(request: HttpRequest) -> JsonResponse:
     """``{"token", "last_seq", "page"?}`` -> the visible messages after ``last_seq`` in the current conversation."""
     try:
-        data, claim, inbox_id = _visitor(request)
+        data, claim, inbox_id = _visitor(request, bodies.Poll)
         page = check_page(data["page"]) if data.get("page") is not None else None
     except _Refused as refused:
         return refused.response
     except ValidationError as exc:
         return JsonResponse({"error": exc.messages[0]}, status=400)
-    try:
-        after = max(0, int(data.get("last_seq") or 0))
-    except (TypeError, ValueError):
-        after = 0
+    after = data.get("last_seq", 0)
     known = history.visitor_conversation(inbox_id, claim.visitor_id)
     conversation_id = known[0] if known else None
     if conversation_id is None:
@@ -87,7 +96,7 @@ def messages(request: HttpRequest) -> JsonResponse:
     """``{"token", "client_id", "body", "page"?, "attachments"?}`` -> ``{"message": ...}``, stored once per
     client id. Under the socket's rate limits: 429 with ``Retry-After`` past them."""
     try:
-        data, claim, inbox_id = _visitor(request)
+        data, claim, inbox_id = _visitor(request, bodies.Message)
         client_id = data.get("client_id")
         if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
             raise ValidationError("client_id is required")

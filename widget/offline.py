@@ -19,6 +19,7 @@ from contact_center.lib import payloads
 from contact_center.lib.ratelimit import client_ip_of_request, hit
 from contact_center.models import Conversation, Inbox
 from contact_center.presence import inbox_availability
+from widget import bodies
 from widget.fallback import _Refused, _visitor
 from widget.limits import RATE_LIMITED_MESSAGE, message_limited
 
@@ -41,7 +42,7 @@ def availability(request: HttpRequest) -> JsonResponse:
     zone, or null when business hours are open now (or not set).
     """
     try:
-        _data, claim, inbox_id = _visitor(request)
+        _data, claim, inbox_id = _visitor(request, bodies.Visitor)
     except _Refused as refused:
         return refused.response
     inbox = Inbox.objects.get(pk=inbox_id)
@@ -73,7 +74,7 @@ def offline_message(request: HttpRequest) -> JsonResponse:
     client id; replies go to ``email``. 400 ``{"error", "field"}`` names the bad field. Under the
     message rate limits."""
     try:
-        data, claim, inbox_id = _visitor(request)
+        data, claim, inbox_id = _visitor(request, bodies.Offline)
     except _Refused as refused:
         return refused.response
     client_id = data.get("client_id")
@@ -111,7 +112,7 @@ def transcript(request: HttpRequest) -> JsonResponse:
     ``email``. 400 when the address is bad or there is nothing to send; 429 past
     ``PARLEY_RATE_LIMITS["transcripts_per_visitor"]``."""
     try:
-        data, claim, inbox_id = _visitor(request)
+        data, claim, inbox_id = _visitor(request, bodies.Transcript)
     except _Refused as refused:
         return refused.response
     try:

@@ -15,9 +15,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from contact_center.lib.ratelimit import client_ip_of_request
+from contact_center.lib.schema import parse_json_body
 from contact_center.models import Inbox
 from kb import actions as kb_actions
 from kb import search
+from widget import bodies
 from widget.limits import RATE_LIMITED_MESSAGE, selfservice_limited
 from widget.origins import origin_allowed
 from widget.tokens import VisitorClaim, check_visitor_token
@@ -63,14 +65,12 @@ def _visitor(request: HttpRequest, token: object, *, origin_optional: bool = Fal
     return claim, inbox["id"]
 
 
-def _json(request: HttpRequest) -> dict:
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        raise _Refused(400, "the body must be JSON") from None
-    if not isinstance(data, dict):
-        raise _Refused(400, "the body must be a JSON object")
-    return data
+def _json(request: HttpRequest, body: type[bodies.Visitor]) -> dict:
+    """The body validated into ``body`` (widget/bodies.py): the fields that were sent, typed."""
+    parsed = parse_json_body(request, body)
+    if isinstance(parsed, JsonResponse):
+        raise _Refused(parsed.status_code, json.loads(parsed.content)["error"])
+    return parsed.content()
 
 
 def _article_id(value: object) -> int:
@@ -86,8 +86,9 @@ def suggestions(request: HttpRequest) -> JsonResponse:
     """``{"token", "text"}`` -> ``{"articles": [{id, title, snippet}, ...]}``: at most three articles for a
     visitor who has not written yet. The widget decides when to ask; any text is searched."""
     try:
-        data = _json(request)
-        claim, inbox_id = _visitor(request, data.get("token"))
+        # The token first, so refusals keep their order: 401, 403, 429, then the rest of the body.
+        claim, inbox_id = _visitor(request, _json(request, bodies.Visitor).get("token"))
+        data = _json(request, bodies.Suggestions)
         text = data.get("text")
         if not isinstance(text, str):
             raise _Refused(400, "text is required")
@@ -127,8 +128,8 @@ def deflections(request: HttpRequest) -> JsonResponse:
     ``answered`` is a deflection and counts once per visitor, article and question (``recorded`` false
     the second time); ``need_help`` is recorded each time."""
     try:
-        data = _json(request)
-        claim, inbox_id = _visitor(request, data.get("token"))
+        claim, inbox_id = _visitor(request, _json(request, bodies.Visitor).get("token"))
+        data = _json(request, bodies.Deflection)
         article_id = _article_id(data.get("article"))
         outcome = data.get("outcome")
         if outcome not in OUTCOMES:

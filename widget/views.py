@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
 from pathlib import Path
@@ -14,9 +13,13 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from contact_center import security_headers
 from contact_center.actions.attachments import upload_limits
 from contact_center.actions.customers import prechat_config
+from contact_center.lib.origins import format_origin, parse_origin
+from contact_center.lib.schema import parse_json_body
 from contact_center.models import Inbox
+from widget import bodies
 from widget.appearance import appearance_of
 from widget.origins import origin_allowed
 from widget.tokens import check_visitor_token, issue_visitor_token, new_visitor_id
@@ -43,6 +46,8 @@ def loader(request: HttpRequest) -> HttpResponse:
 
 
 def _inbox(public_key: str) -> Inbox:
+    if "\x00" in public_key:
+        raise Http404("no such widget")  # PostgreSQL refuses NUL in a query; no key holds one
     try:
         return Inbox.objects.get(public_key=public_key, kind=Inbox.Kind.WIDGET)
     except Inbox.DoesNotExist as exc:
@@ -58,10 +63,23 @@ def frame(request: HttpRequest, public_key: str) -> HttpResponse:
     config["prechat"] = prechat_config(inbox)
     # For the composer's first check of a file; the upload endpoint decides.
     config["attachments"] = upload_limits(inbox).public()
-    response = render(request, "widget/frame.html", {"inbox": inbox, "look": look, "config": config})
-    ancestors = "*" if "*" in inbox.allowed_origins else " ".join(["'self'", *inbox.allowed_origins])
-    response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    nonce = security_headers.new_nonce()
+    context = {"inbox": inbox, "look": look, "config": config, "style_nonce": nonce}
+    response = render(request, "widget/frame.html", context)
+    # Parley's policy, but framed by the inbox's sites, and its one <style> (the inbox's colours) allowed.
+    response[security_headers.HEADER] = security_headers.policy(
+        request, frame_ancestors=_frame_ancestors(inbox.allowed_origins), style_src=["'self'", f"'nonce-{nonce}'"]
+    )
     return response
+
+
+def _frame_ancestors(allowed_origins: list[str]) -> list[str]:
+    """The sites that may frame the widget: the inbox's allowed origins (scheme and port included) and Parley."""
+    if "*" in allowed_origins:
+        return ["*"]
+    # Re-written from the parsed origin, so a stored value can never add a directive of its own.
+    parsed = (parse_origin(origin) for origin in allowed_origins)
+    return ["'self'", *dict.fromkeys(format_origin(origin) for origin in parsed if origin is not None)]
 
 
 @require_GET
@@ -79,12 +97,10 @@ def appearance(request: HttpRequest, public_key: str) -> JsonResponse:
 @require_POST
 def session(request: HttpRequest) -> JsonResponse:
     """Issue (or confirm) the visitor token for ``{"inbox": KEY, "token": optional}``."""
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        return JsonResponse({"error": "the body must be JSON"}, status=400)
-    if not isinstance(data, dict) or not isinstance(data.get("inbox"), str):
-        return JsonResponse({"error": "inbox is required"}, status=400)
+    parsed = parse_json_body(request, bodies.Session)
+    if isinstance(parsed, JsonResponse):
+        return parsed
+    data = parsed.content()
     inbox = _inbox(data["inbox"])
     if not origin_allowed(request.headers.get("Origin"), inbox.allowed_origins):
         return JsonResponse({"error": "this origin may not use this widget"}, status=403)

@@ -12,6 +12,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from contact_center.lib.schema import parse_json
+
 
 def encode(key: list[Any]) -> str:
     raw = json.dumps(key, separators=(",", ":")).encode()
@@ -21,7 +23,8 @@ def encode(key: list[Any]) -> str:
 def decode(cursor: str) -> list[Any]:
     """The list ``encode`` was given; ValidationError for anything else."""
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        # The schema layer's parser: a forged cursor may nest, overflow or carry NUL like any input.
+        key = parse_json(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError, UnicodeDecodeError):
         raise invalid() from None
     if not isinstance(key, list):

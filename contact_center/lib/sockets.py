@@ -2,7 +2,8 @@
 
 Channels' `AsyncJsonWebsocketConsumer` raises on a binary frame or on text that is not JSON, which
 closes the socket with 1011 and logs a traceback. A client bug or a probe deserves an `error` frame
-and an open socket instead; the protocol docs promise exactly that.
+and an open socket instead; the protocol docs promise exactly that. Every frame is then validated
+into the model its type declares (contact_center/lib/schema.py) before a handler reads it.
 
 A channel layer forgets a group membership `group_expiry` seconds (a day by default) after it was
 made, silently: a console left open over a weekend would stop hearing events. Sockets renew their
@@ -17,13 +18,20 @@ every membership is cleaned up.
 from __future__ import annotations
 
 import asyncio
-import json
 import weakref
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from contact_center.lib.schema import Frame, HostileInput, parse_frame, parse_json
+
+# A frame over MAX_FRAME_CHARS is answered with bad_frame and the socket stays open. The server
+# (daphne, through autobahn) reads messages of up to MAX_MESSAGE_BYTES of UTF-8, which holds any
+# MAX_FRAME_CHARS characters (4 bytes at most each) and more; beyond it autobahn closes the connection
+# (autobahn fails it: logged as 1009, dropped without a close frame, so browsers see 1006) without reading
+# the rest, which is the only way not to hold an unbounded message in memory.
 MAX_FRAME_CHARS = 64 * 1024
+MAX_MESSAGE_BYTES = 1024 * 1024
 # Both layers default to a 24 h group_expiry; renewing every 6 h leaves room for a slow or busy Redis.
 GROUP_RENEW_SECONDS = 6 * 3600
 # Concurrent group_add/group_discard calls per process; far below the Redis pool's max_connections.
@@ -49,6 +57,8 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
     # Set once connect() has authenticated the peer. A refused socket is accepted, then closed (so the
     # browser sees the 44xx code); frames that arrive before the close lands are dropped unread.
     authenticated = False
+    # Frame type -> its declared model (widget/frames.py, contact_center/frames.py); nothing else is read.
+    frames: dict[str, type[Frame]] = {}
     group_renew_seconds = GROUP_RENEW_SECONDS
 
     async def websocket_connect(self, message):
@@ -108,11 +118,21 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(bad_frame(f"a frame is at most {MAX_FRAME_CHARS} characters"))
             return
         try:
-            content = json.loads(text_data)
-        except ValueError:
-            await self.send_json(bad_frame("a frame is one JSON object"))
+            content = parse_json(text_data, check=False)
+        except HostileInput as exc:
+            await self.send_json(bad_frame(f"a frame is one JSON object, {exc}"))
             return
         if not isinstance(content, dict):
             await self.send_json(bad_frame("a frame is one JSON object"))
             return
-        await self.receive_json(content, **kwargs)
+        kind = content.get("type")
+        model = self.frames.get(kind) if isinstance(kind, str) else None
+        if model is None:
+            await self.send_json(bad_frame("unknown frame type"))
+            return
+        frame = parse_frame(model, content, text_data)
+        if isinstance(frame, dict):
+            await self.send_json(frame)
+            return
+        # Handlers read the frame's fields as sent, each of its declared type.
+        await self.receive_json(frame.content(), **kwargs)

@@ -14,6 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 from contact_center.access import AccessDenied, access_conversation
 from contact_center.actions.attachments import UploadRefused, do_store_upload
 from contact_center.lib.payloads import attachment_payload
+from contact_center.lib.schema import is_id, parse_query
+from contact_center.views import queries
 from kb import search as kb_search
 
 # Articles the knowledge-base search in the reply box lists.
@@ -28,8 +30,8 @@ def upload(request: HttpRequest) -> JsonResponse:
     named by the field ``conversation``; 201 with its description. The inbox's file limits apply, as
     for visitors (docs/widget.md, "Attachments"). A ``reply`` or ``note`` frame then names its id."""
     try:
-        conversation = access_conversation(request.user, int(request.POST.get("conversation", "")))
-    except (AccessDenied, ValueError):
+        conversation = access_conversation(request.user, _conversation_id(request.POST.get("conversation", "")))
+    except AccessDenied:
         return JsonResponse({"error": "no such conversation"}, status=404)
     file = request.FILES.get("file")
     try:
@@ -52,11 +54,22 @@ def kb_articles(request: HttpRequest) -> JsonResponse:
     """``?conversation=<id>&q=<words>``: published articles offered in the conversation's inbox that
     match, best first, each with its public ``url`` (null while the knowledge base has no public
     address, ``PARLEY_KB_ARTICLE_URL``). The same search as the widget's suggestions (kb.search)."""
+    params = parse_query(request, queries.KbParams)
+    if isinstance(params, JsonResponse):
+        return params
     try:
-        conversation = access_conversation(request.user, int(request.GET.get("conversation", "")))
-    except (AccessDenied, ValueError):
+        conversation = access_conversation(request.user, _conversation_id(params.conversation))
+    except AccessDenied:
         return JsonResponse({"error": "no such conversation"}, status=404)
-    query = request.GET.get("q", "")[:KB_QUERY_MAX_CHARS]
+    query = params.q[:KB_QUERY_MAX_CHARS]
     found = kb_search.suggest(conversation.inbox_id, query, limit=KB_RESULTS)
     urls = kb_search.article_urls([article.id for article in found])
     return JsonResponse({"articles": [{**article.public(), "url": urls.get(article.id)} for article in found]})
+
+
+def _conversation_id(value: str) -> int:
+    """The conversation a request names; AccessDenied (a 404) for text that names no row."""
+    conversation_id = int(value) if value.isascii() and value.isdigit() else 0
+    if not is_id(conversation_id):
+        raise AccessDenied("no such conversation")
+    return conversation_id

@@ -20,7 +20,9 @@ from contact_center.actions import merging, reply_via, saved_views
 from contact_center.actions.customer_profile import account_owners
 from contact_center.lib import payloads
 from contact_center.lib.responses import FastJsonResponse
+from contact_center.lib.schema import parse_query
 from contact_center.models import Company, Customer, Inbox, Team
+from contact_center.views import queries
 from kb import search as kb_search
 
 
@@ -44,8 +46,11 @@ def index(request: HttpRequest):
 def conversation_list(request: HttpRequest) -> JsonResponse:
     """One page of a conversation list: ``?view=all|mine|unassigned&status=&inbox=&sort=&cursor=``
     (contact_center/lists.py). Answers the page and the cursor of the next one."""
+    params = parse_query(request, queries.ListParams)
+    if isinstance(params, JsonResponse):
+        return params
     try:
-        query = lists.check_list_query(request.GET)
+        query = lists.check_list_query(params.content())
     except ValidationError as exc:
         return JsonResponse({"error": exc.messages[0]}, status=400)
     rows, cursor = lists.conversation_page(request.user, query)
@@ -69,10 +74,12 @@ def conversation_counts(request: HttpRequest) -> JsonResponse:
 def search_results(request: HttpRequest) -> JsonResponse:
     """One page of search results: ``?q=&kind=messages|conversations|customers&cursor=``
     (contact_center/search.py). Answers the results and the cursor of the next page."""
+    params = parse_query(request, queries.SearchParams)
+    if isinstance(params, JsonResponse):
+        return params
     try:
-        page = search.search(
-            request.user, request.GET.get("q"), request.GET.get("kind"), request.GET.get("cursor") or None
-        )
+        sent = params.content()
+        page = search.search(request.user, sent.get("q"), sent.get("kind"), params.cursor or None)
     except ValidationError as exc:
         return JsonResponse({"error": exc.messages[0]}, status=400)
     return JsonResponse(page)
@@ -86,11 +93,10 @@ def conversation_entries(request: HttpRequest, conversation_id: int) -> JsonResp
         conversation = access_conversation(request.user, conversation_id)
     except AccessDenied as exc:
         raise Http404("no such conversation") from exc
-    before = request.GET.get("before")
-    try:
-        before = int(before) if before else None
-    except ValueError:
-        return JsonResponse({"error": "before must be a seq number"}, status=400)
+    params = parse_query(request, queries.EntriesParams)
+    if isinstance(params, JsonResponse):
+        return params
+    before = int(params.before) if params.before else None
     entries = history.entries_before(conversation.pk, before)
     at_the_start = bool(entries) and entries[0]["seq"] == 1
     # Older than this conversation: the customer's timeline, from this cursor (None until the page
@@ -134,8 +140,11 @@ def conversation_entries(request: HttpRequest, conversation_id: int) -> JsonResp
 def customer_timeline(request: HttpRequest, customer_id: int) -> JsonResponse:
     """The customer's history across every conversation and channel: the newest page, or the one
     before ``?before=<cursor>`` (the ``next`` of the page after it). contact_center/history.py."""
+    params = parse_query(request, queries.TimelineParams)
+    if isinstance(params, JsonResponse):
+        return params
     try:
-        page = history.customer_entries_before(request.user, customer_id, request.GET.get("before") or None)
+        page = history.customer_entries_before(request.user, customer_id, params.before or None)
     except AccessDenied as exc:
         raise Http404("no such customer") from exc
     except ValidationError as exc:
@@ -183,8 +192,11 @@ COMPANY_SUGGESTIONS = 20
 @login_required
 def company_list(request: HttpRequest) -> JsonResponse:
     """Companies whose name contains ``?q=`` (all without it), by name: the first 20. Any agent."""
+    params = parse_query(request, queries.TextParams)
+    if isinstance(params, JsonResponse):
+        return params
     companies = Company.objects.all()
-    query = " ".join(request.GET.get("q", "").split())
+    query = " ".join(params.q.split())
     if query:
         companies = companies.filter(name__icontains=query)
     return JsonResponse(

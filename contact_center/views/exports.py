@@ -16,7 +16,9 @@ from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from contact_center import lists
+from contact_center.lib.schema import parse_query
 from contact_center.models import Agent, Conversation
+from contact_center.views import queries
 
 BATCH = 500
 COLUMNS = [
@@ -111,9 +113,11 @@ def query_params(query: lists.ListQuery) -> dict[str, str]:
 def conversations_csv(request: HttpRequest):
     """``GET /console/export/conversations.csv`` with the list's parameters (no cursor): every row of
     that list, as CSV."""
-    params = {key: value for key, value in request.GET.items() if key != "cursor"}
+    params = parse_query(request, queries.ListParams)
+    if isinstance(params, JsonResponse):
+        return params
     try:
-        query = lists.check_list_query(params)
+        query = lists.check_list_query({key: value for key, value in params.content().items() if key != "cursor"})
     except ValidationError as exc:
         return JsonResponse({"error": exc.messages[0]}, status=400)
     response = StreamingHttpResponse(csv_lines(request.user, query), content_type="text/csv; charset=utf-8")

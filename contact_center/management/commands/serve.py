@@ -44,6 +44,7 @@ class Command(BaseCommand):
         from twisted.internet import reactor
 
         from contact_center.asgi import application
+        from contact_center.lib.sockets import MAX_MESSAGE_BYTES
         from contact_center.worker import OutboxWorker
 
         def ready():
@@ -65,6 +66,10 @@ class Command(BaseCommand):
             websocket_timeout=-1,  # visitor sockets stay open as long as the page does
             # Handshakes queue behind the database thread during a reconnect storm; 5 s dropped them.
             websocket_handshake_timeout=20,
+            # Every frame over MAX_FRAME_CHARS up to this size gets bad_frame from the consumer (the
+            # socket stays open); a larger one is dropped unread (contact_center/lib/sockets.py).
+            websocket_max_message_size=MAX_MESSAGE_BYTES,
+            websocket_max_frame_size=MAX_MESSAGE_BYTES,
             # Only behind a proxy that sets these headers: a client reaching daphne directly could
             # otherwise pick its own address and slip past the per-IP limits.
             proxy_forwarded_address_header="X-Forwarded-For" if trust_proxy else None,
