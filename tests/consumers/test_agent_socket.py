@@ -139,13 +139,18 @@ async def test_it_tells_the_agents_who_may_see_an_inbox_of_a_new_message(website
 async def test_it_acks_a_reply_with_the_queued_entry_and_publishes_it(website, alice):
     conversation_id = await visitor_writes(website, "vera", "Where is my order?")
     communicator = await open_agent(alice)
+    other_tab = await open_agent(alice)
 
     await communicator.send_json_to(
         {"type": "reply", "conversation": conversation_id, "body": "On its way", "client_id": "reply-0001"}
     )
-    frames = await receive_frames(communicator, 2)
+    ack = await communicator.receive_json_from(timeout=WAIT)
+    # The writing socket holds the entry from its ack: of the live event it gets only the summary.
+    echo = await communicator.receive_json_from(timeout=WAIT)
+    event = await other_tab.receive_json_from(timeout=WAIT)
 
-    ack, event = frames["ack"], frames["entry.created"]
+    assert (ack["type"], echo["type"], event["type"]) == ("ack", "conversation.updated", "entry.created")
+    assert echo["conversation"] == event["conversation"]
     assert ack["client_id"] == "reply-0001"
     entry = ack["entry"]
     assert entry["conversation"] == conversation_id
@@ -158,6 +163,7 @@ async def test_it_acks_a_reply_with_the_queued_entry_and_publishes_it(website, a
     [reply] = await stored(conversation_id=conversation_id, direction="out")
     assert reply.pk == entry["id"]
     await communicator.disconnect()
+    await other_tab.disconnect()
 
 
 async def test_it_stores_a_resent_reply_once(website, alice):
@@ -207,7 +213,7 @@ async def test_it_acks_a_note_as_an_internal_entry(website, alice):
     entry = frames["ack"]["entry"]
     assert (entry["kind"], entry["direction"], entry["delivery_status"]) == ("note", "internal", "")
     assert entry["seq"] == 2
-    assert frames["entry.created"]["entry"] == entry
+    assert frames["conversation.updated"]["conversation"]["id"] == conversation_id  # not the entry again
     assert await database_sync_to_async(Delivery.objects.count)() == 0
     await communicator.disconnect()
 
@@ -290,17 +296,19 @@ async def test_it_refuses_to_replay_a_conversation_the_agent_may_not_see(website
     await communicator.disconnect()
 
 
-async def test_it_fills_a_gap_on_sync_without_a_ready(website, alice):
+async def test_it_fills_a_gap_on_sync_and_ends_with_synced_not_ready(website, alice):
     conversation_id = await visitor_writes(website, "vera", "First", "Second", "Third")
     communicator = await open_agent(alice)
 
     await communicator.send_json_to({"type": "sync", "conversation": conversation_id, "after": 1})
     frames = [await communicator.receive_json_from(timeout=WAIT) for _ in range(2)]
+    synced = await communicator.receive_json_from(timeout=WAIT)
 
     assert [(f["type"], f["entry"]["seq"], f["entry"]["body"]) for f in frames] == [
         ("entry.created", 2, "Second"),
         ("entry.created", 3, "Third"),
     ]
+    assert synced == {"type": "synced", "conversation": conversation_id, "seq": 3}
     assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()
 
@@ -315,6 +323,12 @@ async def test_it_refuses_to_sync_a_conversation_the_agent_may_not_see(website, 
         "type": "error",
         "code": "not_found",
         "conversation": conversation_id,
+    }
+    # Every sync ends with synced, so a client's one sync in flight is over.
+    assert await communicator.receive_json_from(timeout=WAIT) == {
+        "type": "synced",
+        "conversation": conversation_id,
+        "seq": None,
     }
     assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()

@@ -57,7 +57,7 @@ class _ReconnectingClient:
         self.backoff_cap = backoff_cap
         self.connections = 0  # sockets opened so far
         self.failed_attempts = 0  # connection attempts that never opened a socket
-        self.readies = 0  # `ready` frames received so far (one per hello, and per widget sync)
+        self.readies = 0  # `ready` frames received so far (one per hello; a sync ends with `synced`)
         self.close_codes: list[int | None] = []
         self.errors: list[dict] = []  # `error` frames
         self.frame_counts: Counter[int] = Counter()
