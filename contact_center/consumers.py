@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 
 from contact_center import history, presence
 from contact_center.access import AccessDenied, access_conversation, visible_inboxes
-from contact_center.actions import saved_views
+from contact_center.actions import agent_security, saved_views
 from contact_center.actions.agents import do_set_availability
 from contact_center.actions.conversations import (
     do_assign,
@@ -31,7 +31,10 @@ from contact_center.actions.labels import do_set_labels
 from contact_center.actions.merging import do_merge, do_move_to_inbox
 from contact_center.actions.replies import do_add_note, do_send_reply
 from contact_center.actions.typing import do_announce_viewing, do_send_agent_typing
+from contact_center.frames import FRAMES
 from contact_center.lib import payloads, recipients
+from contact_center.lib.delivered import Delivered
+from contact_center.lib.schema import MAX_ID, is_id
 from contact_center.lib.sockets import JsonFrameConsumer, bad_frame
 
 logger = logging.getLogger(__name__)
@@ -40,6 +43,9 @@ CLOSE_UNAUTHENTICATED = 4401
 # An admin changed what this agent may see (contact_center/actions/settings_admin.py): the inbox groups
 # were chosen at connect, so the socket closes and the console reconnects with the new set.
 CLOSE_MEMBERSHIP_CHANGED = 4001
+# The socket's session was revoked (signed out elsewhere, a password change, a deactivation, a 2FA reset;
+# contact_center/actions/agent_security.py): the console goes to the login page, as for 4401.
+CLOSE_SESSION_REVOKED = 4403
 MAX_RESUME = 500
 
 
@@ -59,14 +65,26 @@ CONVERSATION_CHANGES = {
 
 
 class AgentConsumer(JsonFrameConsumer):
+    frames = FRAMES
     agent = None
     _heartbeat = None
+    _session_watch = None
+    # The public id of the session that opened the socket (None: signed in before sessions were listed).
+    session_id = None
+    # The seqs this socket has sent its client, per conversation (made on first use).
+    delivered: Delivered | None = None
 
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
             # Accept, then close: a close before accepting is answered with HTTP 403 (ASGI spec) and the
             # browser only sees 1006, never the 4401 that sends console.js to the login page.
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if await database_sync_to_async(_held_for_two_factor)(self.scope.get("session"), user.pk):
+            # Admins require two-factor and this session has not set it up: the pages hold it at the set-up
+            # page (session_tracking.py), and the socket must not be a way around them.
             await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -78,6 +96,8 @@ class AgentConsumer(JsonFrameConsumer):
         await self.join_group(recipients.agent_group(user.pk))
         await self.accept()
         self._heartbeat = asyncio.create_task(self._keep_present())
+        self.session_id = agent_security.session_public_id(self.scope.get("session"))
+        self._session_watch = asyncio.create_task(self._watch_session())
 
     async def _keep_present(self):
         # The cache may be Redis: its calls block, so they run in a worker thread, off the event loop.
@@ -89,7 +109,19 @@ class AgentConsumer(JsonFrameConsumer):
                 logger.warning("presence heartbeat of agent %s failed", self.agent.pk, exc_info=True)
             await asyncio.sleep(presence.HEARTBEAT_SECONDS)
 
+    async def _watch_session(self):
+        """Close once the session is revoked, even if the ``session.revoked`` event was dropped (the channel
+        layer is at-most-once): one cache read every few seconds, in a worker thread (Redis blocks)."""
+        revoked = sync_to_async(agent_security.session_revoked, thread_sensitive=False)
+        while True:
+            await asyncio.sleep(agent_security.SESSION_CHECK_SECONDS)
+            if await revoked(self.session_id):
+                await self.close(code=CLOSE_SESSION_REVOKED)
+                return
+
     async def disconnect(self, code):
+        if self._session_watch is not None:
+            self._session_watch.cancel()
         if self._heartbeat is not None:
             # Cancelled, not awaited: awaiting it under suppress(CancelledError) would also swallow a
             # cancellation of this consumer, which then never ends (a hung event loop on shutdown).
@@ -120,6 +152,16 @@ class AgentConsumer(JsonFrameConsumer):
         await handler(content)
 
     async def cc_event(self, message):
+        if message["event"].get("type") == agent_security.SESSION_REVOKED:  # for the server, never forwarded
+            if agent_security.revokes(message["event"], self.session_id):
+                await self.close(code=CLOSE_SESSION_REVOKED)
+            return
+        event = message["event"]
+        if event.get("type") == "entry.created" and not self._first_time(event["entry"]):
+            # This socket sent the entry already (the ack of its own write, or a replay): only the
+            # conversation's summary may be news.
+            await self.send_json({"type": "conversation.updated", "conversation": event["conversation"]})
+            return
         await self.send_json(message["event"])
         if message["event"].get("type") == "membership.changed":
             await self.close(code=CLOSE_MEMBERSHIP_CHANGED)
@@ -130,7 +172,7 @@ class AgentConsumer(JsonFrameConsumer):
             await self.send_json(bad_frame("resume is a map of at most 500"))
             return
         for conversation_id, last_seq in resume.items():
-            await self._replay(conversation_id, last_seq)
+            await self._replay(conversation_id, last_seq, hello=True)
         await self.send_json({"type": "ready"})
 
     async def on_availability(self, content):
@@ -151,22 +193,43 @@ class AgentConsumer(JsonFrameConsumer):
             )
 
     async def on_sync(self, content):
-        await self._replay(content.get("conversation"), content.get("after"))
+        # Always one ``synced`` per sync, after its entries (or its not_found): the client's "one sync in
+        # flight" ends there. Unlike ``ready`` it asks for no resend.
+        conversation_id = content.get("conversation")
+        reached = await self._replay(conversation_id, content.get("after"))
+        await self.send_json({"type": "synced", "conversation": conversation_id, "seq": reached})
 
-    async def _replay(self, conversation_id, after):
+    async def _replay(self, conversation_id, after, hello: bool = False) -> int | None:
+        """Send the entries after ``after`` that this socket has not sent yet; returns the highest seq read
+        (``after`` when nothing followed), None for a conversation the agent may not see."""
         try:
-            conversation_id, after = int(conversation_id), max(0, int(after))
+            conversation_id, after = int(conversation_id), min(max(0, int(after)), MAX_ID)
+            if not is_id(conversation_id):
+                raise AccessDenied("no such conversation")  # and no id a query could take
             summary = await database_sync_to_async(_summary)(self.agent, conversation_id)
         except (AccessDenied, TypeError, ValueError):
             await self.send_json({"type": "error", "code": "not_found", "conversation": conversation_id})
-            return
+            return None
+        if hello:  # everything after the client's seq, whatever this socket sent before
+            self._delivered().reset(conversation_id)
         while True:
             batch = await database_sync_to_async(history.entries_after)(conversation_id, after)
             for entry in batch:
-                await self.send_json({"type": "entry.created", "conversation": summary, "entry": entry})
+                if self._first_time(entry):
+                    await self.send_json({"type": "entry.created", "conversation": summary, "entry": entry})
+            if batch:
+                after = batch[-1]["seq"]
             if len(batch) < history.REPLAY_BATCH:
-                break
-            after = batch[-1]["seq"]
+                return after
+
+    def _delivered(self) -> Delivered:
+        if self.delivered is None:
+            self.delivered = Delivered()
+        return self.delivered
+
+    def _first_time(self, entry: dict) -> bool:
+        """Record an entry as sent on this socket; False when it was (contact_center/lib/delivered.py)."""
+        return self._delivered().first_time(entry["conversation"], entry["seq"])
 
     async def on_write(self, content):
         client_id = content.get("client_id")
@@ -183,6 +246,7 @@ class AgentConsumer(JsonFrameConsumer):
                 {"type": "error", "code": "invalid", "message": exc.messages[0], "client_id": client_id}
             )
             return
+        self._first_time(entry)  # the ack carries the entry: its live echo is not sent to this socket
         await self.send_json({"type": "ack", "client_id": client_id, "entry": entry})
 
     async def on_typing(self, content):
@@ -257,6 +321,14 @@ class AgentConsumer(JsonFrameConsumer):
                 {"type": "error", "code": "invalid", "message": exc.messages[0], "conversation": conversation_id}
             )
         return None
+
+
+def _held_for_two_factor(session, agent_id: int) -> bool:
+    try:
+        flagged = session.get(agent_security.NEEDS_TWO_FACTOR) is True
+    except Exception:
+        return False  # no session store to read: the login check above decided
+    return flagged and agent_security.needs_two_factor_setup(agent_id)
 
 
 def _change_saved_view(agent, content) -> None:

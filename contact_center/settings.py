@@ -76,11 +76,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so static files get the policy too (contact_center/security_headers.py).
+    "contact_center.security_headers.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "contact_center.session_tracking.AgentSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -249,11 +252,17 @@ if DEBUG:
 SESSION_ENGINE = "contact_center.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Security headers (docs/configuration.md, "Security headers"; the Content-Security-Policy is
+# contact_center/security_headers.py). No Referer leaves Parley: conversation and article addresses
+# stay private, and the widget frame tells the host page's links nothing.
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 if _public.scheme == "https":
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Browsers then refuse plain http to this host for that long: 0 turns it off (say, while trying TLS out).
+    SECURE_HSTS_SECONDS = env.get_int("PARLEY_HSTS_SECONDS", 60 * 60 * 24 * 365, minimum=0)
 
 # --- Parley -------------------------------------------------------------------------------------------
 # Transports by inbox kind, as dotted paths resolved lazily: the core never imports an adapter.
@@ -311,6 +320,15 @@ PARLEY_RATE_LIMITS = {
     # Self-service: suggestion look-ups, article reads and outcomes together (the widget asks as visitors type).
     "selfservice_per_visitor": env.get_rate("PARLEY_RATE_SELFSERVICE_PER_VISITOR", "60/minute"),
     "selfservice_per_ip": env.get_rate("PARLEY_RATE_SELFSERVICE_PER_IP", "300/minute"),
+    # Failed agent sign-ins (wrong password or code), checked before the password: then refused until the window ends.
+    "login_failures_per_account": env.get_rate("PARLEY_RATE_LOGIN_FAILURES_PER_ACCOUNT", "5/15minute"),
+    "login_failures_per_ip": env.get_rate("PARLEY_RATE_LOGIN_FAILURES_PER_IP", "30/15minute"),
+    # What a visitor says about themselves (identify, attributes, prechat together): a page load sends one
+    # or two, so these bound a script, not a visitor browsing fast.
+    "profile_per_visitor": env.get_rate("PARLEY_RATE_PROFILE_PER_VISITOR", "30/minute"),
+    "profile_per_ip": env.get_rate("PARLEY_RATE_PROFILE_PER_IP", "120/minute"),
+    # Customers those frames create (a visitor's first identify/attributes/prechat before any message).
+    "customers_per_ip": env.get_rate("PARLEY_RATE_CUSTOMERS_PER_IP", "30/hour"),
 }
 # The knowledge base's search backend (kb/search.py), a dotted path resolved on first use.
 PARLEY_KB_SEARCH = "kb.search.TermMatchSearch"

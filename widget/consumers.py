@@ -33,11 +33,13 @@ from contact_center.actions.surveys import do_rate_conversation
 from contact_center.actions.typing import do_send_visitor_typing
 from contact_center.actions.visitors import check_page, do_record_page
 from contact_center.lib import payloads, recipients
+from contact_center.lib.delivered import Delivered
 from contact_center.lib.envelope import InboundEnvelope, Sender
 from contact_center.lib.ratelimit import client_ip_of_scope
 from contact_center.lib.sockets import JsonFrameConsumer, bad_frame
 from contact_center.models import Inbox
-from widget.limits import message_limited, rate_limited_frame
+from widget.frames import FRAMES
+from widget.limits import message_limited, profile_limited, rate_limited_frame
 from widget.origins import origin_allowed
 from widget.tokens import check_visitor_token
 
@@ -51,6 +53,7 @@ TYPING_MIN_INTERVAL_SECONDS = 1.0
 
 
 class VisitorConsumer(JsonFrameConsumer):
+    frames = FRAMES
     inbox_id: int | None = None
     visitor_id: str = ""
     customer_id: int | None = None
@@ -61,6 +64,8 @@ class VisitorConsumer(JsonFrameConsumer):
     page_stored: tuple | None = None
     # Event-loop time of the last typing preview forwarded to the agents.
     typing_forwarded_at: float = float("-inf")
+    # The seqs this socket has sent its client (made on first use: connect() is not the place).
+    delivered: Delivered | None = None
 
     async def connect(self):
         token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [""])[0]
@@ -97,7 +102,7 @@ class VisitorConsumer(JsonFrameConsumer):
     async def receive_json(self, content, **kwargs):
         kind = content.get("type")
         if kind == "hello" or kind == "sync":
-            await self._replay(_int(content.get("last_seq", content.get("after")), default=0))
+            await self._replay(_int(content.get("last_seq", content.get("after")), default=0), sync=kind == "sync")
         elif kind == "send":
             await self._send_message(content)
         elif kind in ("identify", "attributes", "prechat"):
@@ -117,6 +122,9 @@ class VisitorConsumer(JsonFrameConsumer):
         event = message["event"]
         if event.get("type") == "message":
             self.conversation_id = event["message"].get("conversation", self.conversation_id)
+            # The sender's own message after its ack, or an entry a replay carried already: not twice.
+            await self._send_entry("message", event["message"])
+            return
         await self.send_json(event)
 
     async def cc_visitor_bound(self, message):
@@ -134,6 +142,14 @@ class VisitorConsumer(JsonFrameConsumer):
         await self._follow(message["customer_id"], message["conversation_id"])
 
     async def _describe_visitor(self, kind: str, content):
+        # Counted before the database: each of these may create a customer and tells every console of the
+        # inbox, so a script repeating them must be stopped here (docs/security.md).
+        retry_after = await sync_to_async(profile_limited, thread_sensitive=False)(
+            self.visitor_id, client_ip_of_scope(self.scope), new_customer=self.customer_id is None
+        )
+        if retry_after is not None:
+            await self.send_json(rate_limited_frame(retry_after, for_=kind))
+            return
         try:
             result = await database_sync_to_async(_DESCRIBE[kind])(self.inbox_id, self.visitor_id, content)
         except ValidationError as exc:
@@ -163,7 +179,17 @@ class VisitorConsumer(JsonFrameConsumer):
             # What the client holds belongs to another conversation (or none): it starts over with hello 0.
             await self.send_json({"type": "reset", "conversation": conversation_id})
 
-    async def _replay(self, after: int):
+    async def _replay(self, after: int, sync: bool = False):
+        """``hello`` (connection level: ends with ``ready``, the client then resends what is pending) or
+        ``sync`` (a gap: ends with ``synced``, which never triggers a resend). Entries this socket sent
+        already are not sent again (contact_center/lib/delivered.py)."""
+        if sync:
+            reached = await self._send_missed(after)
+            await self.send_json({"type": "synced", "conversation": self.conversation_id, "seq": reached})
+            return
+        # A hello replays everything after last_seq, whatever this socket sent before: the client may have
+        # dropped it (after a reset, say).
+        self._delivered().reset(self.conversation_id)
         await self._send_missed(after)
         if self.conversation_id is not None:
             # Read position and an unanswered survey: live events this socket may have missed.
@@ -171,16 +197,34 @@ class VisitorConsumer(JsonFrameConsumer):
                 await self.send_json(signal)
         await self.send_json({"type": "ready", "conversation": self.conversation_id})
 
-    async def _send_missed(self, after: int):
+    async def _send_missed(self, after: int) -> int:
+        """Send what follows ``after``; returns the highest seq read (``after`` when nothing followed)."""
         if self.conversation_id is None:
-            return
+            return after
         while True:
             batch = await database_sync_to_async(history.public_entries_after)(self.conversation_id, after)
             for item in batch:
-                await self.send_json({"type": "message", "message": item})
+                await self._send_entry("message", item)
+            if batch:
+                after = batch[-1]["seq"]
             if len(batch) < history.REPLAY_BATCH:
-                break
-            after = batch[-1]["seq"]
+                return after
+
+    def _delivered(self) -> Delivered:
+        if self.delivered is None:
+            self.delivered = Delivered()
+        return self.delivered
+
+    async def _send_entry(self, frame_type: str, item: dict, client_id: str | None = None):
+        """A ``message`` is sent once per socket; an ``ack`` always (it answers a send) and counts as sent."""
+        delivered = self._delivered()
+        # The widget follows one conversation; moving to another starts its record afresh, as the client does.
+        delivered.forget_all_but(item["conversation"])
+        first = delivered.first_time(item["conversation"], item["seq"])
+        if frame_type == "ack":
+            await self.send_json({"type": "ack", "client_id": client_id, "message": item})
+        elif first:
+            await self.send_json({"type": "message", "message": item})
 
     async def _send_message(self, content):
         client_id = content.get("client_id")
@@ -199,7 +243,7 @@ class VisitorConsumer(JsonFrameConsumer):
             self.visitor_id, client_ip_of_scope(self.scope), new_conversation=self.conversation_id is None
         )
         if retry_after is not None:
-            await self.send_json(rate_limited_frame(retry_after, client_id))
+            await self.send_json(rate_limited_frame(retry_after, client_id=client_id))
             return
         envelope = InboundEnvelope(
             inbox_id=self.inbox_id,
@@ -225,7 +269,7 @@ class VisitorConsumer(JsonFrameConsumer):
                 recipients.new_visitor_group(self.inbox_id, self.visitor_id),
                 {"type": "cc.visitor_bound", "customer_id": self.customer_id, "conversation_id": self.conversation_id},
             )
-        await self.send_json({"type": "ack", "client_id": client_id, "message": result["message"]})
+        await self._send_entry("ack", result["message"], client_id)
         await self._store_page()
 
     async def _on_page(self, content):

@@ -205,10 +205,34 @@
     var last = lastSeq[id];
     while (seen[last + 1]) { delete seen[last + 1]; last += 1; }
     lastSeq[id] = last;
-    if (e.seq > last + 1 && socket && socket.readyState === 1) {
-      socket.send(JSON.stringify({ type: "sync", conversation: id, after: last }));
-    }
+    checkGap(id);
     return true;
+  }
+
+  // A gap (a seq above lastSeq held, one below it missing) is only a gap once it has lasted GAP_GRACE_MS:
+  // events of one conversation come from several processes and may overtake each other. At most one
+  // sync per conversation is in flight; its `synced` ends it (docs/protocols/console-socket.md, section 3).
+  var GAP_GRACE_MS = 1000;
+  var gaps = {};            // id -> {timer, syncing}
+  function hasGap(id) { return Object.keys(seenSeqs[id] || {}).length > 0; }
+  function checkGap(id) {
+    var gap = gaps[id] || (gaps[id] = { timer: null, syncing: false });
+    if (gap.syncing || gap.timer !== null || !hasGap(id)) return;
+    gap.timer = setTimeout(function () {
+      gap.timer = null;
+      if (!hasGap(id) || !socket || socket.readyState !== 1) return;  // filled meanwhile, or the next hello will
+      gap.syncing = true;
+      socket.send(JSON.stringify({ type: "sync", conversation: Number(id), after: lastSeq[id] }));
+    }, GAP_GRACE_MS);
+  }
+  function onSynced(id) {
+    if (gaps[id]) gaps[id].syncing = false;
+    if (lastSeq[id] !== undefined) checkGap(id);
+  }
+  // A new connection: its hello replays every gap, so no sync is waiting or in flight any more.
+  function forgetGaps() {
+    Object.keys(gaps).forEach(function (id) { clearTimeout(gaps[id].timer); });
+    gaps = {};
   }
 
   function render(e) {
@@ -441,8 +465,16 @@
     } else if (event.type === "ack") {
       track(event.entry);
       render(event.entry);
+      delete pending[event.client_id];  // render() clears it only in the open conversation
     } else if (event.type === "ready") {
-      Object.keys(pending).forEach(function (id) { socket.send(JSON.stringify(pending[id].frame)); });
+      // ready answers hello: send each pending write this socket has not carried yet, once.
+      Object.keys(pending).forEach(function (id) {
+        if (pending[id].sentOn === socket) return;
+        socket.send(JSON.stringify(pending[id].frame));
+        pending[id].sentOn = socket;
+      });
+    } else if (event.type === "synced") {
+      onSynced(event.conversation);  // never a reason to resend
     }
   }
 
@@ -871,6 +903,7 @@
       attempt = 0;
       connection.textContent = "Live";
       connection.classList.add("live");
+      forgetGaps();
       socket.send(JSON.stringify({ type: "hello", resume: resumeMap() }));
       loadList();
       loadLabels();
@@ -884,7 +917,8 @@
       socket = null;
       connection.textContent = "Reconnecting…";
       connection.classList.remove("live");
-      if (e.code === 4401) { location.href = "/console/login/?next=/console/"; return; }
+      // 4401: not signed in; 4403: this session was signed out (elsewhere, a password change, deactivation).
+      if (e.code === 4401 || e.code === 4403) { location.href = "/console/login/?next=/console/"; return; }
       // 4001: an admin changed this agent's inboxes; reconnecting joins the new set and reloads the list.
       var delay = Math.min(30000, 500 * Math.pow(2, attempt++)) * (0.5 + Math.random() / 2);
       setTimeout(connect, delay);
@@ -1187,7 +1221,7 @@
     timeline.appendChild(node);
     timeline.scrollTop = timeline.scrollHeight;
     pending[id] = { frame: frame, node: node };
-    if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
+    if (socket && socket.readyState === 1) { socket.send(JSON.stringify(frame)); pending[id].sentOn = socket; }
   });
 
   // The server refused a write (a file no longer available, no inbox to reply from): it will never be

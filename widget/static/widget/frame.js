@@ -189,6 +189,13 @@
 
   var seen = {};            // seq -> true, for messages rendered
   var lastSeq = 0;          // highest seq with every lower visible seq seen
+  var topSeq = 0;           // highest seq seen: above lastSeq, something is missing (a gap)
+  // A gap is only a gap once it has lasted GAP_GRACE_MS: events may overtake each other on their way
+  // (an agent reply goes through the outbox worker). One sync at a time; its `synced` ends it
+  // (docs/protocols/widget-socket.md, section 5).
+  var GAP_GRACE_MS = 1000;
+  var gapTimer = null;
+  var syncing = false;
   var conversation = null;
   var pending = {};         // client_id -> {body, node}
   var socket = null;
@@ -322,7 +329,7 @@
 
   function onMessage(m) {
     if (m.conversation && conversation !== m.conversation) {
-      if (conversation !== null) { seen = {}; lastSeq = 0; readSeq = 0; }
+      if (conversation !== null) { seen = {}; lastSeq = 0; topSeq = 0; readSeq = 0; }
       conversation = m.conversation;
     }
     if (seen[m.seq]) return;
@@ -347,10 +354,26 @@
     }
     if (m.direction === "out") onAgentMessage(m);
     while (seen[lastSeq + 1]) lastSeq += 1;
-    if (m.seq > lastSeq + 1 && socket && socket.readyState === 1) {
-      // A gap: something published earlier has not arrived (yet). Ask the record.
+    if (m.seq > topSeq) topSeq = m.seq;
+    checkGap();
+  }
+
+  // Something published earlier has not arrived: if it still has not after the grace period, ask the record.
+  function checkGap() {
+    if (syncing || gapTimer !== null || topSeq <= lastSeq) return;
+    gapTimer = setTimeout(function () {
+      gapTimer = null;
+      if (topSeq <= lastSeq || !socketOpen()) return;  // filled meanwhile, or the next hello will
+      syncing = true;
       socket.send(JSON.stringify({ type: "sync", after: lastSeq }));
-    }
+    }, GAP_GRACE_MS);
+  }
+
+  // A new connection: its hello replays every gap, so no sync is waiting or in flight any more.
+  function forgetGaps() {
+    clearTimeout(gapTimer);
+    gapTimer = null;
+    syncing = false;
   }
 
   // --- Live signals and the survey (docs/widget.md, "Live signals" and "Satisfaction survey") ---
@@ -580,7 +603,8 @@
   // The server moved this visitor to another customer (an identify here or in another tab): what is on
   // screen belongs to someone else's history, or to none. Start over; messages still pending stay.
   function onReset() {
-    seen = {}; lastSeq = 0; readSeq = 0; conversation = null;
+    seen = {}; lastSeq = 0; topSeq = 0; readSeq = 0; conversation = null;
+    forgetGaps();
     hideTyping();
     Array.prototype.slice.call(log.children).forEach(function (node) {
       if (!node.classList.contains("pending")) node.remove();
@@ -589,6 +613,19 @@
   }
 
   function onRefused(event) {
+    if (event.code === "rate_limited") {
+      // Not stored; the same frame is welcome once the window has passed (docs/widget.md, "Limits").
+      setTimeout(function () {
+        if (event.for === "identify") sendIdentity();
+        if (event.for === "prechat") sendPrechat();
+        if (event.for === "attributes" && attributesSent) {
+          attributesQueued = Object.assign({}, attributesSent, attributesQueued || {});
+          attributesSent = null;
+          sendAttributes();
+        }
+      }, Math.max(1, event.retry_after || 5) * 1000);
+      return;
+    }
     if (event.for === "prechat" && prechat) { prechatRefused(event); return; }
     // Refused as it is, so resending cannot help. The site's developer needs to hear, not the visitor.
     if (event.for === "identify") identity = null;
@@ -724,6 +761,7 @@
   function sendFrame(clientId) {
     if (socket && socket.readyState === 1) {
       socket.send(JSON.stringify(sendFields({ type: "send", client_id: clientId, body: pending[clientId].body, page: page })));
+      pending[clientId].sentOn = socket;  // after ready, only what this socket has not carried is resent
     }
     if (polling !== null && !live && state.token) {
       // The same client id as on the socket: whichever way arrives first, the message is stored once.
@@ -818,6 +856,7 @@
       disconnectedAt = null;
       setStatus("");
       describeVisitor();  // first: the replay that answers hello is then already the identified customer's
+      forgetGaps();
       socket.send(JSON.stringify({ type: "hello", last_seq: lastSeq }));
       pageSent = null;
       sendPage();
@@ -827,7 +866,8 @@
       if (onVisitorFrame(event)) return;
       if (event.type === "message") onMessage(event.message);
       else if (event.type === "ack") onMessage(event.message);
-      else if (event.type === "ready") { onLive(); Object.keys(pending).forEach(sendFrame); resendRating(); }
+      else if (event.type === "ready") { onLive(); resendPending(); resendRating(); }
+      else if (event.type === "synced") { syncing = false; checkGap(); }  // never a reason to resend
       else if (event.type === "typing") showTyping(event);
       else if (event.type === "read") onRead(event);
       else if (event.type === "csat.request") askRating(event);
@@ -850,6 +890,12 @@
       var delay = Math.min(30000, 500 * Math.pow(2, attempt++)) * (0.5 + Math.random() / 2);
       reconnectTimer = setTimeout(start, delay);
     };
+  }
+
+  // `ready` answers hello: send each pending message this socket has not carried yet, once. A message
+  // sent on it before its ready (or twice-told hellos after a reset) is on its way already.
+  function resendPending() {
+    Object.keys(pending).forEach(function (id) { if (pending[id].sentOn !== socket) sendFrame(id); });
   }
 
   function start() {
