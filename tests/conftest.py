@@ -6,6 +6,8 @@ outside it, Charlie an admin who sees everything. Two visitors, Vera and Victor,
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from asgiref.sync import SyncToAsync
 from channels.layers import channel_layers
@@ -114,3 +116,13 @@ def published(monkeypatch):
     calls: list[tuple[dict, list[str]]] = []
     monkeypatch.setattr(events, "publish", lambda event, groups: calls.append((event, list(groups))))
     return calls
+
+
+@pytest.fixture
+def no_error_logged(caplog):
+    """Fails the test if anything was logged at ERROR: a consumer's traceback and a 500 (django.request)
+    both are, so hostile-input tests use it to prove neither happened."""
+    caplog.set_level(logging.WARNING)
+    yield
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert errors == [], [record.getMessage() for record in errors]

@@ -11,7 +11,6 @@ smallest frame that breaks the server.
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -23,7 +22,7 @@ from tests.consumers import WAIT, _session_cookie, console_socket, visitor_socke
 from widget.frames import FRAMES as WIDGET_FRAMES
 from widget.tokens import issue_visitor_token
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_error_logged")]
 
 HYPOTHESIS = settings(
     max_examples=25,
@@ -85,14 +84,6 @@ def frames_of(table: dict) -> st.SearchStrategy[str]:
         return encode(content)
 
     return frame()
-
-
-@pytest.fixture(autouse=True)
-def no_error_logged(caplog):
-    caplog.set_level(logging.WARNING)
-    yield
-    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
-    assert errors == [], [record.getMessage() for record in errors]
 
 
 async def answers_then_stays_open(communicator, text: str, hello: dict) -> None:

@@ -16,29 +16,18 @@ import itertools
 import pytest
 
 from contact_center.actions.customer_profile import do_update_customer
-from contact_center.actions.customers import check_identity_claims, do_identify_visitor
+from contact_center.actions.customers import check_identity_claims
 from contact_center.actions.inbound import do_receive_inbound
-from contact_center.history import public_entries_after, visitor_conversation
 from contact_center.lib.envelope import InboundEnvelope, Sender
 from contact_center.lib.identity import claim_hash, user_hash
 from contact_center.models import Customer, Identity, Inbox
+from tests.actions.test_customers import bodies_seen_by, identify
 from tests.conftest import visitor_envelope
 
 ADDRESSES = {"email": "victim@shop.example", "phone": "+4791234567"}
 HOLDERS = ["verified", "channel", "agent", "nobody"]
 CLAIMS = ["signed", "unsigned"]
 USER_IDS = ["none", "own signed", "unsigned"]
-
-
-def identify(inbox, visitor, data):
-    return do_identify_visitor(inbox.pk, visitor, check_identity_claims(inbox, data))
-
-
-def bodies_seen_by(inbox, visitor) -> list[str]:
-    known = visitor_conversation(inbox.pk, visitor)
-    if known is None or known[0] is None:
-        return []
-    return [item["body"] for item in public_entries_after(known[0], 0)]
 
 
 @pytest.fixture
