@@ -38,6 +38,7 @@ def test_an_agent_turns_on_two_factor_and_signs_in_with_a_code(stack, people, sc
     expect(laptop.locator(".recovery-codes li")).to_have_count(10)
     laptop.get_by_role("link", name="I saved them").click()
     expect(laptop.get_by_text("10 of 10 recovery codes left")).to_be_visible()
+    screenshot(laptop, "settings-security")
 
     # The other browser is signed out from the list: its open console goes to the sign-in page.
     other_browser.goto("/console/")
@@ -52,6 +53,7 @@ def test_an_agent_turns_on_two_factor_and_signs_in_with_a_code(stack, people, sc
     other_browser.get_by_label("Password").fill(password)
     other_browser.get_by_role("button", name="Sign in").click()
     expect(other_browser).to_have_url(re.compile(r"/console/login/code/$"))
+    screenshot(other_browser, "console-login-code")
     other_browser.get_by_role("textbox", name="Code").fill(totp.at(time.time() + 30))
     other_browser.get_by_role("button", name="Verify").click()
     expect(other_browser).to_have_url(re.compile(r"/console/$"))
