@@ -13,7 +13,7 @@ import pytest
 from django.test import override_settings
 
 from contact_center.lib.origins import is_parley_origin, parse_origin
-from tests.consumers import WAIT, close_code, console_socket, session_cookie, visitor_socket
+from tests.consumers import WAIT, close_code, console_socket, disconnect_all, session_cookie, visitor_socket
 from widget.origins import origin_allowed
 from widget.tokens import issue_visitor_token
 
@@ -168,6 +168,7 @@ async def test_it_closes_the_visitor_socket_with_4403_for_a_malformed_or_foreign
     communicator = visitor_socket(issue_visitor_token(website.public_key, "vera"), origin=origin)
 
     assert await close_code(communicator) == CLOSE_BAD_ORIGIN
+    await disconnect_all()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -198,3 +199,6 @@ async def test_it_refuses_the_console_socket_from_another_port_scheme_or_a_malfo
     connected, _ = await console_socket(await session_cookie(alice), origin=origin).connect(timeout=WAIT)
 
     assert not connected
+    # A refused handshake leaves the application (Channels' WebsocketDenier) running until it hears the
+    # disconnect a server would send; one left running once hung this test's event-loop teardown in CI.
+    await disconnect_all()
