@@ -94,6 +94,9 @@ WSGI_APPLICATION = "contact_center.wsgi.application"
 # HTTP requests run on this many threads per web process (asgi.py); each holds a database connection
 # while it works, so keep it below DATABASE_POOL_MAX_SIZE, which the socket thread shares.
 PARLEY_HTTP_THREADS = env.get_int("PARLEY_HTTP_THREADS", 8, minimum=1)
+# Threads for the database work of sockets and the outbox worker (contact_center/database_threads.py);
+# 0 chooses by backend: 1 on SQLite (one writer), 4 on PostgreSQL.
+PARLEY_DATABASE_THREADS = env.get_int("PARLEY_DATABASE_THREADS", 0, minimum=0)
 
 TEMPLATES = [
     {

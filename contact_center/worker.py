@@ -16,13 +16,13 @@ import os
 import socket
 from pathlib import Path
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from contact_center.actions import outbox
 from contact_center.actions.autoassign import do_assign_waiting
 from contact_center.actions.conversations import do_wake_snoozed
+from contact_center.database_threads import db_call
 from contact_center.transports import TransportError, get_transport
 
 logger = logging.getLogger(__name__)
@@ -40,31 +40,29 @@ class OutboxWorker:
     async def run_once(self) -> int:
         """Reopen conversations whose snooze is over, give waiting conversations to available agents
         (automatic assignment), then deliver what is due now; returns how many deliveries were attempted."""
-        await database_sync_to_async(do_wake_snoozed)()
-        await database_sync_to_async(do_assign_waiting)()
-        ids = await database_sync_to_async(outbox.claim_due_deliveries)(self.name, self.batch)
+        await db_call(do_wake_snoozed)
+        await db_call(do_assign_waiting)
+        ids = await db_call(outbox.claim_due_deliveries, self.name, self.batch)
         if ids:
             await asyncio.gather(*(self.deliver(delivery_id) for delivery_id in ids))
         return len(ids)
 
     async def deliver(self, delivery_id: int) -> None:
-        message = await database_sync_to_async(outbox.load_outbound)(delivery_id)
+        message = await db_call(outbox.load_outbound, delivery_id)
         try:
             transport = get_transport(message.transport or message.inbox["kind"])
             provider_id = await transport.send(message)
         except TransportError as exc:
-            state = await database_sync_to_async(outbox.do_mark_failed)(
-                delivery_id, self.name, str(exc), permanent=exc.permanent
-            )
+            state = await db_call(outbox.do_mark_failed, delivery_id, self.name, str(exc), permanent=exc.permanent)
             logger.warning("delivery %s failed (%s): %s", delivery_id, state, exc)
             return
         except Exception as exc:  # a transport bug must not kill the worker; retry like a transient error
             logger.exception("delivery %s crashed in its transport", delivery_id)
-            await database_sync_to_async(outbox.do_mark_failed)(
-                delivery_id, self.name, f"{type(exc).__name__}: {exc}", permanent=False
+            await db_call(
+                outbox.do_mark_failed, delivery_id, self.name, f"{type(exc).__name__}: {exc}", permanent=False
             )
             return
-        await database_sync_to_async(outbox.do_mark_sent)(delivery_id, self.name, provider_id)
+        await db_call(outbox.do_mark_sent, delivery_id, self.name, provider_id)
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import connections
 from django.test import override_settings
 
+from contact_center import database_threads
 from contact_center.actions import events
 from contact_center.lib.envelope import InboundEnvelope, Sender
 from contact_center.models import Agent, Inbox
@@ -22,11 +23,13 @@ from contact_center.models import Agent, Inbox
 
 @pytest.fixture(scope="session", autouse=True)
 def _close_socket_thread_connections(django_db_setup):
-    """Socket code reaches the database on asgiref's one shared thread, whose connections persist
-    (DATABASE_CONN_MAX_AGE). Close them before the test database is dropped: PostgreSQL refuses to
-    drop a database someone is connected to."""
+    """Socket code reaches the database on its pool of threads (contact_center/database_threads.py), and
+    other code on asgiref's one shared thread, whose connections persist (DATABASE_CONN_MAX_AGE). Close
+    them before the test database is dropped: PostgreSQL refuses to drop a database someone is connected
+    to."""
     yield
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+    database_threads.close_connections()
 
 
 @pytest.fixture(autouse=True)

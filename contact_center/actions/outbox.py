@@ -18,13 +18,13 @@ import contextlib
 import random
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from contact_center.actions.events import notify_on_commit
 from contact_center.actions.timeline import lock_conversation, publish_entry
 from contact_center.lib import payloads
 from contact_center.lib.attachment_links import attachment_url
@@ -44,20 +44,20 @@ def enqueue_delivery(entry: TimelineEntry, transport: str) -> Delivery:
         max_attempts=settings.PARLEY_OUTBOX["max_attempts"],
         next_attempt_at=timezone.now(),
     )
-    transaction.on_commit(_wake_workers)
+    wake_workers_on_commit()
     return delivery
 
 
 def wake_workers_on_commit() -> None:
     """Have a worker pass start right after the caller's transaction commits (e.g. to assign a new
-    conversation), instead of at the next poll."""
-    transaction.on_commit(_wake_workers)
+    conversation), instead of at the next poll. A lost wake-up (layer down, channel full) is caught by
+    the workers' next poll."""
+    notify_on_commit(_wake_workers, "outbox.wake")
 
 
-def _wake_workers() -> None:
-    # A lost wake-up (layer down, channel full) is caught by the workers' next poll.
+async def _wake_workers() -> None:
     with contextlib.suppress(Exception):
-        async_to_sync(get_channel_layer().send)(WAKE_CHANNEL, {"type": "outbox.wake"})
+        await get_channel_layer().send(WAKE_CHANNEL, {"type": "outbox.wake"})
 
 
 def backoff_seconds(attempts: int) -> float:
