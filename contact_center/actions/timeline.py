@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -23,13 +24,14 @@ def append_entry(
     external_id: str | None = None,
     delivery_status: str = "",
     attachment_ids: Sequence[int] = (),
+    created_at: datetime | None = None,
 ) -> TimelineEntry:
     """Write the next entry of ``conversation``. The caller holds the conversation's row lock.
 
     Bumps the conversation's seq counters and activity time (saved here) and schedules the events:
     agents of the inbox always hear of it; the customer's live sessions only of what they may see.
     ``attachment_ids`` are bound to the entry before the events are built; the caller checked (and
-    locked) them.
+    locked) them. ``created_at`` defaults to now.
     """
     if attachment_ids:
         payload = {**(payload or {}), "attachments": list(attachment_ids)}
@@ -44,6 +46,7 @@ def append_entry(
         payload=payload or {},
         external_id=external_id,
         delivery_status=delivery_status,
+        created_at=created_at or timezone.now(),
     )
     conversation.last_seq += 1
     entry.seq = conversation.last_seq

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils import timezone
 
 
 class TimelineEntry(models.Model):
@@ -43,7 +44,9 @@ class TimelineEntry(models.Model):
     # entries typed in the widget or console. Unique per inbox, which makes every retry idempotent.
     external_id = models.CharField(max_length=255, null=True, blank=True)
     delivery_status = models.CharField(max_length=16, choices=DeliveryStatus.choices, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    # A default, not auto_now_add: the message path writes one instant to the entry, the conversation's
+    # activity and the customer's last seen (contact_center/actions/inbound.py).
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         db_table = "cc_timeline_entry"
