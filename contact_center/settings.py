@@ -206,7 +206,10 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+    # Channels' in-memory layer without its scan of every channel on each call (contact_center/channel_layer.py).
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "contact_center.channel_layer.InProcessChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
 
 # --- Cache ------------------------------------------------------------------------------------------
 # Rate limits count in the cache. On Redis they hold across every web node; in memory, per process

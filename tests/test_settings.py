@@ -244,7 +244,7 @@ def test_it_refuses_a_database_it_does_not_support(tmp_path):
 
 
 def test_it_uses_the_in_memory_channel_layer_without_redis(tmp_path):
-    assert configured(tmp_path, DEBUG="1")["layer_backend"] == "channels.layers.InMemoryChannelLayer"
+    assert configured(tmp_path, DEBUG="1")["layer_backend"] == "contact_center.channel_layer.InProcessChannelLayer"
 
 
 def test_it_uses_redis_for_the_channel_layer_from_redis_url(tmp_path):

@@ -16,12 +16,21 @@ USE_TZ = True
 
 CHANNEL_LAYERS = {
     "default": {
-        # The tutorial's layer, with its default capacity and expiry. The one change: redis-py 8 times
-        # reads out after 5 s, which breaks channels-redis' 5 s blocking receive
-        # (django/channels_redis#422); Parley applies the same socket_timeout, so both get the fix.
+        # The tutorial's layer, with its default capacity and expiry. Two changes, both Parley's own
+        # settings too, so both systems get the same fixes: redis-py 8 times reads out after 5 s, which
+        # breaks channels-redis' 5 s blocking receive (django/channels_redis#422), hence socket_timeout;
+        # and redis-py's pool refuses (does not wait for) a command past max_connections, 100 by
+        # default, which the anchor's group_send calls at 200 messages/s exceed: the run aborted on
+        # MaxConnectionsError, hence Parley's 1000.
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [{"address": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), "socket_timeout": 15}],
+            "hosts": [
+                {
+                    "address": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+                    "socket_timeout": 15,
+                    "max_connections": 1000,
+                }
+            ],
             "prefix": os.environ.get("ANCHOR_CHANNEL_PREFIX", "bench-anchor"),
         },
     }

@@ -336,9 +336,10 @@ async def test_it_refuses_to_sync_a_conversation_the_agent_may_not_see(website, 
 
 # --- Long-lived sockets -------------------------------------------------------------------------------
 
-# A layer that forgets memberships after ~2 s (the in-memory layer counts whole seconds), standing in
-# for the default 24 h so the test takes seconds.
-FORGETFUL_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"group_expiry": 1}}}
+# The embedded layer forgetting memberships after 1 s, standing in for the default 24 h so the test takes seconds.
+FORGETFUL_LAYER = {
+    "default": {"BACKEND": "contact_center.channel_layer.InProcessChannelLayer", "CONFIG": {"group_expiry": 1}}
+}
 
 
 @pytest.mark.parametrize(("renew_seconds", "hears_it"), [(0.3, True), (3600, False)], ids=["renewing", "control"])
