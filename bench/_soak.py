@@ -10,8 +10,12 @@ permessage-deflate as browsers do; whether it is accepted is the server's choice
 3. open all N, at most ``concurrency`` handshakes in flight, spread over several 127.0.0.x source
    addresses; a connect counts once the system's handshake is complete (Parley: ``hello`` until ``ready``);
 4. hold them idle for ``hold`` seconds; RSS minus the baseline, divided by the open sockets, is the cost
-   of one socket; the group members are counted where they can be (Redis);
+   of one socket; the server's CPU over the hold is what idle sockets cost; the group members are
+   counted where they can be (Redis);
 5. close every socket at once (one gather, no bound), then count the members left after a settle.
+
+Parley's server also reports its garbage-collector pauses (``PARLEY_GC_STATS_FILE``,
+contact_center/lib/gc_pauses.py): the collections and the longest pause while opening and while idle.
 """
 
 from __future__ import annotations
@@ -103,6 +107,9 @@ class AnchorSoak:
     def logs(self) -> str:
         return self.target.logs()
 
+    def gc_stats(self) -> dict | None:
+        return None  # only Parley's server reports its collections
+
     def stop(self) -> None:
         self.target.stop()
 
@@ -141,8 +148,9 @@ class ParleySoak:
 
     kind = "parley"
 
-    def __init__(self, backend: str, *, database_url: str, redis_url: str):
+    def __init__(self, backend: str, *, database_url: str, redis_url: str, gc_tuning: bool = True):
         self.backend = backend
+        self.gc_tuning = gc_tuning
         self.name = f"parley-{backend}"
         self.description = {
             "embedded": "Parley web process, embedded default (SQLite + in-memory layer)",
@@ -160,7 +168,9 @@ class ParleySoak:
         else:
             self.stack = LiveStack(tmp)
         tokens = json.loads(self.stack.shell(_SEED.format(sockets=sockets)).splitlines()[-1])
-        base_url = self.stack.start("web")
+        self.gc_stats_file = tmp / "gc-stats.json"
+        env = {"PARLEY_GC_STATS_FILE": str(self.gc_stats_file), "PARLEY_GC_TUNING": "on" if self.gc_tuning else "off"}
+        base_url = self.stack.start("web", env=env)
         self.pid = self.stack.processes[0].pid
         ws_base = base_url.replace("http://", "ws://")
         self.endpoints = [Endpoint(f"{ws_base}/ws/widget/?token={quote(t)}", base_url) for t in tokens]
@@ -173,6 +183,13 @@ class ParleySoak:
 
     def logs(self) -> str:
         return self.stack.logs() if self.stack else ""
+
+    def gc_stats(self) -> dict | None:
+        """The server's latest GC snapshot (written every second)."""
+        try:
+            return json.loads(self.gc_stats_file.read_text())
+        except (OSError, ValueError):
+            return None
 
     def stop(self) -> None:
         if self.stack is not None:
@@ -246,12 +263,14 @@ async def run_soak(system, *, sockets, concurrency, hold, sources: list[str], pr
     result["warmup_errors"] = warm.errors[:3]
     await asyncio.sleep(2)
     result["rss_baseline_kib"] = baseline = rss_kib(system.pid)
+    gc_before = system.gc_stats()
     result["members_before"] = system.members()
     progress(f"baseline RSS {baseline / 1024:.1f} MiB; opening {sockets} sockets, {concurrency} in flight")
 
     cpu = CpuWindow(system.pid)
     cpu.start()
     drops_before = listen_drops()
+    open_started = time.time()
     t = time.monotonic()
     opened = await open_many(
         system.endpoints, system.handshake, concurrency=concurrency, sources=sources, progress=progress
@@ -282,10 +301,17 @@ async def run_soak(system, *, sockets, concurrency, hold, sources: list[str], pr
     drops = Drops()
     readers = [asyncio.create_task(_read(ws, "visitor", lambda frame: None, drops)) for ws in opened.sockets]
     samples = []
+    hold_started = time.time()
+    idle = CpuWindow(system.pid)
+    idle.start()
     end = time.monotonic() + hold
     while time.monotonic() < end:
         await asyncio.sleep(min(1.0, max(0.0, end - time.monotonic())))
         samples.append(rss_kib(system.pid))
+    idle_usage = idle.stop()
+    hold_ended = time.time()
+    result["idle_server_cpu_pct"] = 100 * idle_usage["server_cpu_s"] / idle_usage["wall_s"]
+    result["idle_machine_busy_pct"] = idle_usage["machine_busy_pct"]
     held = rss_kib(system.pid)
     result["rss_held_kib"] = held
     result["rss_samples_kib"] = samples
@@ -293,8 +319,16 @@ async def run_soak(system, *, sockets, concurrency, hold, sources: list[str], pr
     result["members_open"] = system.members()
     result["dropped_while_idle"] = len(drops.reasons)
     result["dropped_first"] = drops.reasons[:5]
+    await asyncio.sleep(1.2)  # the server writes its GC snapshot every second
+    result.update(
+        gc_phases(
+            gc_before, system.gc_stats(), {"open": (open_started, hold_started), "idle": (hold_started, hold_ended)}
+        )
+    )
     progress(
         f"RSS {held / 1024:.1f} MiB = {result['kib_per_socket'] or 0:.1f} KiB/socket over the baseline; "
+        f"idle server CPU {result['idle_server_cpu_pct']:.2f}% of a core; GC {result.get('gc_collections')} "
+        f"collections, max pause {result.get('gc_max_pause_ms')} ms; "
         f"group members {result['members_open']}; closing all {len(opened.sockets)} at once"
     )
 
@@ -323,6 +357,34 @@ async def run_soak(system, *, sockets, concurrency, hold, sources: list[str], pr
         f"{'not observable' if members is None else members} after {result['settle_s']:.1f}s"
     )
     return result
+
+
+def gc_phases(before: dict | None, after: dict | None, phases: dict[str, tuple[float, float]]) -> dict:
+    """Collections between two GC snapshots, and the longest pause of each phase (wall-time window).
+
+    Pauses under 1 ms are counted but not kept with their time: a phase whose longest is under 1 ms
+    reports 0. Nothing for a server that reports no snapshots (the anchors)."""
+    if before is None or after is None:
+        return {}
+    out = {
+        "gc_collections": sum(after["collections"]) - sum(before["collections"]),
+        "gc_collections_by_generation": [
+            a - b for a, b in zip(after["collections"], before["collections"], strict=True)
+        ],
+        "gc_total_pause_ms": 1000 * (after["total_s"] - before["total_s"]),
+        "gc_over_20ms": after["over_20ms"] - before["over_20ms"],
+        "gc_threshold": after["threshold"],
+        "gc_frozen": after["frozen"],
+    }
+    for name, (start, end) in phases.items():
+        pauses = [(g, p, cpu) for at, g, p, cpu in after["pauses"] if start <= at <= end + 1.0]
+        out[f"gc_{name}_max_pause_ms"] = 1000 * max((p for _, p, _ in pauses), default=0.0)
+        out[f"gc_{name}_max_pause_cpu_ms"] = 1000 * max((cpu for _, _, cpu in pauses), default=0.0)
+        out[f"gc_{name}_max_pause_generation"] = max(pauses, key=lambda pause: pause[1], default=(None,))[0]
+        out[f"gc_{name}_pauses_over_1ms"] = len(pauses)
+    out["gc_max_pause_ms"] = max(out[f"gc_{name}_max_pause_ms"] for name in phases)
+    out["gc_max_pause_cpu_ms"] = max(out[f"gc_{name}_max_pause_cpu_ms"] for name in phases)
+    return out
 
 
 def source_addresses(count: int) -> list[str]:

@@ -58,6 +58,8 @@ GOALS = {
     "sockets": 10_000,
     "kib_per_socket": 24.0,
     "connects_per_s": 1500.0,
+    "idle_cpu_pct_2000": 2.0,  # 2,000 idle sockets: under 2% of a core
+    "gc_pause_ms": 20.0,  # no collection pauses the loop longer, even at 10,000 sockets
 }
 SYSTEMS = ["relay", "relay-deflate", "channels-redis", "parley-embedded", "parley-services"]
 # Parley's own assets that the frame page references (as in tests/widget/test_size_budget.py).
@@ -94,6 +96,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="PostgreSQL to create parley-services' fresh database on",
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument(
+        "--gc-tuning",
+        choices=["on", "off"],
+        default="on",
+        help="Parley's GC tuning in serve (PARLEY_GC_TUNING; off: CPython's defaults, to compare)",
+    )
     parser.add_argument("--output", type=Path, help="JSON results file (default var/bench/widget-<time>.json)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -271,7 +279,12 @@ def make_system(name: str, args):
         # channels-redis' connection pool (redis-py: 100, no waiting) refuses the group_add of the 101st
         # concurrent connect with a 500: held below it, the anchor measures its sockets, not that refusal.
         return AnchorSoak(ChannelsTarget(args.redis_url), redis_url=args.redis_url, max_concurrency=90)
-    return ParleySoak(name.split("-", 1)[1], database_url=args.database_url, redis_url=args.redis_url)
+    return ParleySoak(
+        name.split("-", 1)[1],
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        gc_tuning=args.gc_tuning == "on",
+    )
 
 
 async def measure_soak(system, args, log: Progress) -> dict:
@@ -368,7 +381,8 @@ def summary(report: dict) -> str:
         lines += [
             "",
             f"{'system':<16} {'open':>6} {'err':>4} {'deflate':>7} {'KiB/sock':>8} {'conn/s':>7} {'p50 ms':>7} "
-            f"{'p99 ms':>7} {'cpu ms/conn':>11} {'gen cpu':>7} {'members':>8} {'left':>5} {'tb':>3}",
+            f"{'p99 ms':>7} {'cpu ms/conn':>11} {'gen cpu':>7} {'idle cpu':>8} {'gc n':>5} {'gc max':>6} {'gc cpu':>6} "
+            f"{'members':>8} {'left':>5} {'tb':>3}",
         ]
         for r in soak:
             if "failed" in r:
@@ -378,16 +392,23 @@ def summary(report: dict) -> str:
             errors = r["open_errors"] + r["dropped_while_idle"] + r["close_errors"]
             left = "n/a" if r["members_after"] is None else r["members_after"]
             members = "n/a" if r["members_open"] is None else r["members_open"]
+            gc_n = r.get("gc_collections", "n/a")
+            gc_max = "n/a" if "gc_max_pause_ms" not in r else f"{r['gc_max_pause_ms']:.1f}"
+            gc_cpu = "n/a" if "gc_max_pause_cpu_ms" not in r else f"{r['gc_max_pause_cpu_ms']:.1f}"
             lines.append(
                 f"{r['system']:<16} {r['opened']:>6} {errors:>4} {r['deflate_accepted']:>7} "
                 f"{r['kib_per_socket'] or 0:>8.1f} {r['connects_per_s']:>7.0f} {_p(lat):>7} {_p(lat, 'p99'):>7} "
-                f"{r['open_server_cpu_ms_per_connect']:>11.2f} {r['open_loadgen_cpu_pct']:>6.0f}% {members!s:>8} "
+                f"{r['open_server_cpu_ms_per_connect']:>11.2f} {r['open_loadgen_cpu_pct']:>6.0f}% "
+                f"{r['idle_server_cpu_pct']:>7.2f}% {gc_n!s:>5} {gc_max:>6} {gc_cpu:>6} {members!s:>8} "
                 f"{left!s:>5} {r['server_log_tracebacks']:>3}"
             )
         lines.append(
             "err = failed opens + sockets dropped while idle + failed closes; deflate = sockets where the server "
-            "accepted permessage-deflate; members = group members in Redis while open, left = after all closed; "
-            "tb = tracebacks in the server log"
+            "accepted permessage-deflate; idle cpu = server CPU while the sockets were held idle (% of one "
+            "core); gc n = the server's collections while opening and idle, gc max = its longest pause (ms, wall "
+            "clock; 0 = none of 1 ms or more), gc cpu = the most CPU one collection took (beyond it, a pause "
+            "waited for a core on a busy machine); members = group members in Redis while open, left = after all "
+            "closed; tb = tracebacks in the server log"
         )
         for r in soak:
             if r["kind"] != "parley" or "failed" in r:
@@ -401,6 +422,16 @@ def summary(report: dict) -> str:
                     f"{r['system']}: 10,000 sockets at <= 24 KiB each",
                     f"{r['opened']:,} at {r['kib_per_socket']:.1f} KiB",
                     ok_sockets and r["kib_per_socket"] <= GOALS["kib_per_socket"],
+                ),
+                (
+                    f"{r['system']}: idle sockets < 2% of a core per 2,000",
+                    f"{r['idle_server_cpu_pct']:.2f}% for {r['opened']:,}",
+                    r["idle_server_cpu_pct"] * 2000 / max(1, r["opened"]) < GOALS["idle_cpu_pct_2000"],
+                ),
+                (
+                    f"{r['system']}: no GC pause over 20 ms",
+                    f"max {r.get('gc_max_pause_ms', float('nan')):.1f} ms, {r.get('gc_over_20ms', '?')} over 20 ms",
+                    r.get("gc_over_20ms") == 0,
                 ),
                 (
                     f"{r['system']}: >= 1,500 connects/s",

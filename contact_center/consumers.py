@@ -5,15 +5,11 @@ Protocol: docs/protocols/console-socket.md.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
-from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from django.core.exceptions import ValidationError
 
-from contact_center import history, presence
+from contact_center import history
 from contact_center.access import AccessDenied, access_conversation, visible_inboxes
 from contact_center.actions import agent_security, saved_views
 from contact_center.actions.agents import do_set_availability
@@ -31,6 +27,8 @@ from contact_center.actions.labels import do_set_labels
 from contact_center.actions.merging import do_merge, do_move_to_inbox
 from contact_center.actions.replies import do_add_note, do_send_reply
 from contact_center.actions.typing import do_announce_viewing, do_send_agent_typing
+from contact_center.console_sockets import console_sockets
+from contact_center.database_threads import db_call
 from contact_center.frames import FRAMES
 from contact_center.lib import payloads, recipients
 from contact_center.lib.delivered import Delivered
@@ -67,8 +65,8 @@ CONVERSATION_CHANGES = {
 class AgentConsumer(JsonFrameConsumer):
     frames = FRAMES
     agent = None
-    _heartbeat = None
-    _session_watch = None
+    # In this process's registry of console sockets (presence heartbeat and session watch, batched).
+    _registered = False
     # The public id of the session that opened the socket (None: signed in before sessions were listed).
     session_id = None
     # The seqs this socket has sent its client, per conversation (made on first use).
@@ -82,7 +80,8 @@ class AgentConsumer(JsonFrameConsumer):
             await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        if await database_sync_to_async(_held_for_two_factor)(self.scope.get("session"), user.pk):
+        inbox_ids = await db_call(_console_inboxes, self.scope.get("session"), user)
+        if inbox_ids is None:
             # Admins require two-factor and this session has not set it up: the pages hold it at the set-up
             # page (session_tracking.py), and the socket must not be a way around them.
             await self.accept()
@@ -90,44 +89,20 @@ class AgentConsumer(JsonFrameConsumer):
             return
         self.agent = user
         self.authenticated = True
-        inbox_ids = await database_sync_to_async(lambda: list(visible_inboxes(user).values_list("pk", flat=True)))()
-        for inbox_id in inbox_ids:
-            await self.join_group(recipients.inbox_group(inbox_id))
-        await self.join_group(recipients.agent_group(user.pk))
+        await self.join_groups([recipients.inbox_group(i) for i in inbox_ids] + [recipients.agent_group(user.pk)])
         await self.accept()
-        self._heartbeat = asyncio.create_task(self._keep_present())
         self.session_id = agent_security.session_public_id(self.scope.get("session"))
-        self._session_watch = asyncio.create_task(self._watch_session())
+        # Present, and closed once the session is revoked even if the ``session.revoked`` event was dropped
+        # (the channel layer is at-most-once): both done for every console of the process at once.
+        console_sockets().add(self.channel_name, user.pk, self.session_id, self._session_revoked)
+        self._registered = True
 
-    async def _keep_present(self):
-        # The cache may be Redis: its calls block, so they run in a worker thread, off the event loop.
-        alive = sync_to_async(presence.socket_alive, thread_sensitive=False)
-        while True:
-            try:
-                await alive(self.agent.pk, self.channel_name)
-            except Exception:
-                logger.warning("presence heartbeat of agent %s failed", self.agent.pk, exc_info=True)
-            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
-
-    async def _watch_session(self):
-        """Close once the session is revoked, even if the ``session.revoked`` event was dropped (the channel
-        layer is at-most-once): one cache read every few seconds, in a worker thread (Redis blocks)."""
-        revoked = sync_to_async(agent_security.session_revoked, thread_sensitive=False)
-        while True:
-            await asyncio.sleep(agent_security.SESSION_CHECK_SECONDS)
-            if await revoked(self.session_id):
-                await self.close(code=CLOSE_SESSION_REVOKED)
-                return
+    async def _session_revoked(self):
+        await self.close(code=CLOSE_SESSION_REVOKED)
 
     async def disconnect(self, code):
-        if self._session_watch is not None:
-            self._session_watch.cancel()
-        if self._heartbeat is not None:
-            # Cancelled, not awaited: awaiting it under suppress(CancelledError) would also swallow a
-            # cancellation of this consumer, which then never ends (a hung event loop on shutdown).
-            self._heartbeat.cancel()
-            with contextlib.suppress(Exception):  # the key expires anyway
-                await sync_to_async(presence.socket_closed, thread_sensitive=False)(self.agent.pk, self.channel_name)
+        if self._registered:
+            console_sockets().discard(self.channel_name)
         await super().disconnect(code)
 
     async def receive_json(self, content, **kwargs):
@@ -177,7 +152,7 @@ class AgentConsumer(JsonFrameConsumer):
 
     async def on_availability(self, content):
         try:
-            value = await database_sync_to_async(do_set_availability)(self.agent.pk, content.get("availability"))
+            value = await db_call(do_set_availability, self.agent.pk, content.get("availability"))
         except ValidationError as exc:
             await self.send_json(bad_frame(exc.messages[0]))
             return
@@ -186,7 +161,7 @@ class AgentConsumer(JsonFrameConsumer):
     async def on_saved_view(self, content):
         """Save or delete a saved view; every console of this agent gets the new list (``views``)."""
         try:
-            await database_sync_to_async(_change_saved_view)(self.agent, content)
+            await db_call(_change_saved_view, self.agent, content)
         except ValidationError as exc:
             await self.send_json(
                 {"type": "error", "code": "invalid", "message": exc.messages[0], "view": content.get("view")}
@@ -206,14 +181,14 @@ class AgentConsumer(JsonFrameConsumer):
             conversation_id, after = int(conversation_id), min(max(0, int(after)), MAX_ID)
             if not is_id(conversation_id):
                 raise AccessDenied("no such conversation")  # and no id a query could take
-            summary = await database_sync_to_async(_summary)(self.agent, conversation_id)
+            summary = await db_call(_summary, self.agent, conversation_id)
         except (AccessDenied, TypeError, ValueError):
             await self.send_json({"type": "error", "code": "not_found", "conversation": conversation_id})
             return None
         if hello:  # everything after the client's seq, whatever this socket sent before
             self._delivered().reset(conversation_id)
         while True:
-            batch = await database_sync_to_async(history.entries_after)(conversation_id, after)
+            batch = await db_call(history.entries_after, conversation_id, after)
             for entry in batch:
                 if self._first_time(entry):
                     await self.send_json({"type": "entry.created", "conversation": summary, "entry": entry})
@@ -237,7 +212,7 @@ class AgentConsumer(JsonFrameConsumer):
             await self.send_json(bad_frame("client_id is required"))
             return
         try:
-            entry = await database_sync_to_async(_write)(self.agent, content, client_id)
+            entry = await db_call(_write, self.agent, content, client_id)
         except AccessDenied:
             await self.send_json({"type": "error", "code": "not_found", "client_id": client_id})
             return
@@ -288,7 +263,7 @@ class AgentConsumer(JsonFrameConsumer):
         try:
             if isinstance(customer_id, bool) or not isinstance(customer_id, int):
                 raise AccessDenied("no such customer")
-            unchanged = await database_sync_to_async(_update_customer)(self.agent, customer_id, changes)
+            unchanged = await db_call(_update_customer, self.agent, customer_id, changes)
         except AccessDenied:
             await self.send_json({"type": "error", "code": "not_found", "customer": customer_id})
         except ValidationError as exc:
@@ -313,7 +288,7 @@ class AgentConsumer(JsonFrameConsumer):
         try:
             if isinstance(conversation_id, bool) or not isinstance(conversation_id, int):
                 raise AccessDenied("no such conversation")
-            return await database_sync_to_async(call)(self.agent, conversation_id)
+            return await db_call(call, self.agent, conversation_id)
         except AccessDenied:
             await self.send_json({"type": "error", "code": "not_found", "conversation": conversation_id})
         except ValidationError as exc:
@@ -321,6 +296,14 @@ class AgentConsumer(JsonFrameConsumer):
                 {"type": "error", "code": "invalid", "message": exc.messages[0], "conversation": conversation_id}
             )
         return None
+
+
+def _console_inboxes(session, agent) -> list[int] | None:
+    """The ids of the inboxes a connecting console hears, or None for a session held for two-factor set-up:
+    what connect() needs from the database, in one hop to its thread."""
+    if _held_for_two_factor(session, agent.pk):
+        return None
+    return list(visible_inboxes(agent).values_list("pk", flat=True))
 
 
 def _held_for_two_factor(session, agent_id: int) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from django.db import connection
+from django.db.models import OuterRef, Subquery
 
 from contact_center.access import access_customer
 from contact_center.lib import cursors, payloads
@@ -230,19 +231,20 @@ def visitor_conversation(inbox_id: int, visitor_id: str) -> tuple[int, int] | tu
     """(conversation id, customer id) of the visitor's current conversation in the inbox.
 
     (None, customer id) when the visitor is known but has no conversation there; None when unknown.
+    One query (every widget socket's connect asks): the conversation is a subquery of the identity's row.
     """
-    customer_id = (
-        Identity.objects.filter(kind="visitor", value=visitor_id).values_list("customer_id", flat=True).first()
-    )
-    if customer_id is None:
-        return None
-    conversation_id = (
-        Conversation.objects.filter(inbox_id=inbox_id, customer_id=customer_id, merged_into__isnull=True)
+    latest = (
+        Conversation.objects.filter(inbox_id=inbox_id, customer_id=OuterRef("customer_id"), merged_into__isnull=True)
         .order_by("-created_at", "-pk")
-        .values_list("pk", flat=True)
+        .values("pk")[:1]
+    )
+    found = (
+        Identity.objects.filter(kind="visitor", value=visitor_id)
+        .annotate(conversation_id=Subquery(latest))
+        .values_list("conversation_id", "customer_id")
         .first()
     )
-    return conversation_id, customer_id
+    return None if found is None else (found[0], found[1])
 
 
 def visitor_signals(conversation_id: int) -> list[dict[str, Any]]:

@@ -9,6 +9,10 @@ goodbye, and its sockets stop counting within that time instead of forever.
 Finding an agent's socket keys needs an index (caches cannot list keys): a per-agent list of socket ids.
 Two nodes updating it at once can lose one id; the heartbeat puts a missing id back, so the loss lasts
 one heartbeat at most. Ids whose keys expired are pruned whenever the list is written.
+
+The heartbeat is one per process, not one per socket: ``contact_center/console_sockets.py`` keeps the
+process's open console sockets and refreshes them all with one ``sockets_alive`` call, a few cache
+round trips whatever their number.
 """
 
 from __future__ import annotations
@@ -42,20 +46,50 @@ def _index_key(agent_id: int) -> str:
 
 
 def socket_alive(agent_id: int, socket_id: str) -> None:
-    """Record that console socket ``socket_id`` of the agent is open; call on connect and every heartbeat."""
-    cache.set(_socket_key(agent_id, socket_id), 1, timeout=SOCKET_TTL_SECONDS)
-    index = cache.get(_index_key(agent_id)) or []
-    if socket_id in index:
-        cache.touch(_index_key(agent_id), timeout=SOCKET_TTL_SECONDS)
+    """Record that console socket ``socket_id`` of the agent is open; ``sockets_alive`` for one socket."""
+    sockets_alive([(agent_id, socket_id)])
+
+
+def sockets_alive(sockets: Iterable[tuple[int, str]]) -> None:
+    """Record that these ``(agent id, socket id)`` are open: on connect and every heartbeat. Four cache
+    round trips however many sockets and agents (three when no index holds an id it need not)."""
+    sockets = list(sockets)
+    if not sockets:
         return
-    alive = cache.get_many([_socket_key(agent_id, s) for s in index])
-    index = [s for s in index if _socket_key(agent_id, s) in alive] + [socket_id]
-    cache.set(_index_key(agent_id), index, timeout=SOCKET_TTL_SECONDS)
+    ttl = SOCKET_TTL_SECONDS
+    local: dict[int, list[str]] = {}
+    for agent_id, socket_id in sockets:
+        local.setdefault(agent_id, []).append(socket_id)
+    cache.set_many({_socket_key(a, s): 1 for a, s in sockets}, timeout=ttl)
+    indexes = cache.get_many([_index_key(a) for a in local])
+    # Ids in the indexes that are not these sockets: sockets of other nodes (or closed ones) to keep
+    # while their keys live.
+    others = {
+        _socket_key(agent_id, socket_id)
+        for agent_id in local
+        for socket_id in indexes.get(_index_key(agent_id)) or []
+        if socket_id not in local[agent_id]
+    }
+    alive = cache.get_many(list(others)) if others else {}
+    written = {}
+    for agent_id, ours in local.items():
+        index = indexes.get(_index_key(agent_id)) or []
+        kept = [s for s in index if s in ours or _socket_key(agent_id, s) in alive]
+        written[_index_key(agent_id)] = kept + [s for s in ours if s not in kept]
+    # Rewritten even when unchanged: that is what keeps the index alive as long as a socket is.
+    cache.set_many(written, timeout=ttl)
 
 
 def socket_closed(agent_id: int, socket_id: str) -> None:
     """Forget a socket that closed cleanly (its id leaves the index on the next write)."""
-    cache.delete(_socket_key(agent_id, socket_id))
+    sockets_closed([(agent_id, socket_id)])
+
+
+def sockets_closed(sockets: Iterable[tuple[int, str]]) -> None:
+    """``socket_closed`` for many sockets, in one cache round trip."""
+    keys = [_socket_key(a, s) for a, s in sockets]
+    if keys:
+        cache.delete_many(keys)
 
 
 def present_agent_ids(agent_ids: Iterable[int]) -> set[int]:

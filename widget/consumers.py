@@ -10,7 +10,6 @@ import logging
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from django.core import signing
 from django.core.exceptions import ValidationError
 
@@ -32,6 +31,7 @@ from contact_center.actions.replies import check_body
 from contact_center.actions.surveys import do_rate_conversation
 from contact_center.actions.typing import do_send_visitor_typing
 from contact_center.actions.visitors import check_page, do_record_page
+from contact_center.database_threads import db_call
 from contact_center.lib import payloads, recipients
 from contact_center.lib.delivered import Delivered
 from contact_center.lib.envelope import InboundEnvelope, Sender
@@ -39,6 +39,7 @@ from contact_center.lib.ratelimit import client_ip_of_scope
 from contact_center.lib.sockets import JsonFrameConsumer, bad_frame
 from contact_center.models import Inbox
 from widget.frames import FRAMES
+from widget.inboxes import cached_widget_inbox, widget_inbox
 from widget.limits import message_limited, profile_limited, rate_limited_frame
 from widget.origins import origin_allowed
 from widget.tokens import check_visitor_token
@@ -74,23 +75,22 @@ class VisitorConsumer(JsonFrameConsumer):
         except signing.BadSignature:
             await self._refuse(CLOSE_BAD_TOKEN)
             return
-        inbox = await database_sync_to_async(_widget_inbox)(claim.inbox_key)
-        if inbox is None:
-            await self._refuse(CLOSE_BAD_TOKEN)
+        # One hop to the database thread: the inbox (usually from widget/inboxes.py's cache) and the
+        # visitor's conversation together.
+        refusal, inbox_id, known = await db_call(_connect_facts, claim.inbox_key, claim.visitor_id, _origin(self.scope))
+        if refusal is not None:
+            await self._refuse(refusal)
             return
-        if not origin_allowed(_origin(self.scope), inbox["allowed_origins"]):
-            await self._refuse(CLOSE_BAD_ORIGIN)
-            return
-        self.inbox_id = inbox["id"]
+        self.inbox_id = inbox_id
         self.visitor_id = claim.visitor_id
         self.authenticated = True
-        known = await database_sync_to_async(history.visitor_conversation)(self.inbox_id, self.visitor_id)
-        if known is not None:
-            self.conversation_id, self.customer_id = known
-            await self._join()
         # Every socket of this visitor hears the others: a first message or an identify in one tab
         # tells the rest which customer they now speak for.
-        await self.join_group(recipients.new_visitor_group(self.inbox_id, self.visitor_id))
+        groups = [recipients.new_visitor_group(self.inbox_id, self.visitor_id)]
+        if known is not None:
+            self.conversation_id, self.customer_id = known
+            groups.append(recipients.visitor_group(self.inbox_id, self.customer_id))
+        await self.join_groups(groups)
         await self.accept()
 
     async def _refuse(self, code: int):
@@ -151,7 +151,7 @@ class VisitorConsumer(JsonFrameConsumer):
             await self.send_json(rate_limited_frame(retry_after, for_=kind))
             return
         try:
-            result = await database_sync_to_async(_DESCRIBE[kind])(self.inbox_id, self.visitor_id, content)
+            result = await db_call(_DESCRIBE[kind], self.inbox_id, self.visitor_id, content)
         except ValidationError as exc:
             await self.send_json(_refusal(kind, exc))
             return
@@ -190,10 +190,12 @@ class VisitorConsumer(JsonFrameConsumer):
         # A hello replays everything after last_seq, whatever this socket sent before: the client may have
         # dropped it (after a reset, say).
         self._delivered().reset(self.conversation_id)
-        await self._send_missed(after)
         if self.conversation_id is not None:
-            # Read position and an unanswered survey: live events this socket may have missed.
-            for signal in await database_sync_to_async(history.visitor_signals)(self.conversation_id):
+            # One database call for the first batch and the signals (read position, an unanswered survey:
+            # live events this socket may have missed); more batches only after a long absence.
+            batch, signals = await db_call(_resume, self.conversation_id, after)
+            await self._send_batch(batch, after)
+            for signal in signals:
                 await self.send_json(signal)
         await self.send_json({"type": "ready", "conversation": self.conversation_id})
 
@@ -201,14 +203,19 @@ class VisitorConsumer(JsonFrameConsumer):
         """Send what follows ``after``; returns the highest seq read (``after`` when nothing followed)."""
         if self.conversation_id is None:
             return after
+        batch = await db_call(history.public_entries_after, self.conversation_id, after)
+        return await self._send_batch(batch, after)
+
+    async def _send_batch(self, batch: list[dict], after: int) -> int:
+        """Send ``batch`` (what followed ``after``) and, when it was full, the batches after it."""
         while True:
-            batch = await database_sync_to_async(history.public_entries_after)(self.conversation_id, after)
             for item in batch:
                 await self._send_entry("message", item)
             if batch:
                 after = batch[-1]["seq"]
             if len(batch) < history.REPLAY_BATCH:
                 return after
+            batch = await db_call(history.public_entries_after, self.conversation_id, after)
 
     def _delivered(self) -> Delivered:
         if self.delivered is None:
@@ -255,7 +262,7 @@ class VisitorConsumer(JsonFrameConsumer):
             attachment_ids=attachment_ids,
         )
         try:
-            result = await database_sync_to_async(_receive)(envelope)
+            result = await db_call(_receive, envelope)
         except ValidationError as exc:
             await self.send_json(
                 {"type": "error", "code": "invalid", "message": exc.messages[0], "client_id": client_id}
@@ -284,7 +291,7 @@ class VisitorConsumer(JsonFrameConsumer):
         if self.page is None or self.conversation_id is None or self.page_stored == (self.conversation_id, self.page):
             return
         self.page_stored = (self.conversation_id, self.page)
-        await database_sync_to_async(do_record_page)(self.conversation_id, self.page)
+        await db_call(do_record_page, self.conversation_id, self.page)
 
     async def _join(self):
         await self.join_group(recipients.visitor_group(self.inbox_id, self.customer_id))
@@ -297,9 +304,7 @@ class VisitorConsumer(JsonFrameConsumer):
             return
         if self.conversation_id is None or content.get("conversation") != self.conversation_id:
             return  # a frame about a conversation this socket no longer follows
-        await database_sync_to_async(do_mark_read_by_customer)(
-            self.inbox_id, self.customer_id, self.conversation_id, seq
-        )
+        await db_call(do_mark_read_by_customer, self.inbox_id, self.customer_id, self.conversation_id, seq)
 
     async def _typing(self, content):
         preview = content.get("preview", "")
@@ -315,17 +320,20 @@ class VisitorConsumer(JsonFrameConsumer):
         if preview and now - self.typing_forwarded_at < TYPING_MIN_INTERVAL_SECONDS:
             return
         self.typing_forwarded_at = now
-        await database_sync_to_async(do_send_visitor_typing)(
-            self.inbox_id, self.customer_id, self.conversation_id, preview
-        )
+        await db_call(do_send_visitor_typing, self.inbox_id, self.customer_id, self.conversation_id, preview)
 
     async def _rate(self, content):
         conversation_id = content.get("conversation")
         try:
             if self.customer_id is None:
                 raise AccessDenied("this visitor has no conversation")
-            result = await database_sync_to_async(do_rate_conversation)(
-                self.inbox_id, self.customer_id, conversation_id, content.get("rating"), content.get("comment", "")
+            result = await db_call(
+                do_rate_conversation,
+                self.inbox_id,
+                self.customer_id,
+                conversation_id,
+                content.get("rating"),
+                content.get("comment", ""),
             )
         except AccessDenied:
             await self.send_json({"type": "error", "code": "not_found", "conversation": conversation_id})
@@ -344,6 +352,10 @@ def _receive(envelope: InboundEnvelope) -> dict:
     entry = do_receive_inbound(envelope).entry
     # Dicts, not model instances, cross back to the event loop.
     return {"message": payloads.entry_for_visitor(entry), "customer_id": entry.customer_id}
+
+
+def _resume(conversation_id: int, after: int) -> tuple[list[dict], list[dict]]:
+    return history.public_entries_after(conversation_id, after), history.visitor_signals(conversation_id)
 
 
 def _identify(inbox_id: int, visitor_id: str, content: dict) -> dict:
@@ -378,9 +390,20 @@ def _refusal(kind: str, exc: ValidationError) -> dict:
     return frame
 
 
-def _widget_inbox(public_key: str) -> dict | None:
-    inbox = Inbox.objects.filter(public_key=public_key, kind=Inbox.Kind.WIDGET).values("id", "allowed_origins").first()
-    return inbox
+def _connect_facts(public_key: str, visitor_id: str, origin: str | None) -> tuple[int | None, int | None, tuple | None]:
+    """(refusal close code or None, inbox id, ``history.visitor_conversation``) for a connecting socket.
+
+    The inbox comes from the per-process cache when it allows the origin; a refusal is only ever decided
+    on a fresh read (an origin added in another process must not be kept out for the cache's lifetime).
+    """
+    inbox = cached_widget_inbox(public_key)
+    if inbox is None or not origin_allowed(origin, inbox["allowed_origins"]):
+        inbox = widget_inbox(public_key)
+    if inbox is None:
+        return CLOSE_BAD_TOKEN, None, None
+    if not origin_allowed(origin, inbox["allowed_origins"]):
+        return CLOSE_BAD_ORIGIN, None, None
+    return None, inbox["id"], history.visitor_conversation(inbox["id"], visitor_id)
 
 
 def _origin(scope) -> str | None:

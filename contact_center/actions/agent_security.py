@@ -21,6 +21,7 @@ import math
 import re
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import import_module
@@ -430,6 +431,18 @@ def session_revoked(public_id: str | None) -> bool:
         return cache.get(f"{_REVOKED_PREFIX}:{public_id}") is not None
     except Exception:
         return False
+
+
+def revoked_sessions(public_ids: Iterable[str | None]) -> set[str]:
+    """Which of the sessions ``public_ids`` were revoked: one cache read for them all, the check of every
+    console socket of a process (contact_center/console_sockets.py). An unreachable cache answers none."""
+    keys = {f"{_REVOKED_PREFIX}:{public_id}": public_id for public_id in public_ids if public_id}
+    if not keys:
+        return set()
+    try:
+        return {keys[key] for key in cache.get_many(list(keys))}
+    except Exception:
+        return set()
 
 
 def revokes(event: dict, public_id: str | None) -> bool:

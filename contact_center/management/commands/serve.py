@@ -44,10 +44,16 @@ class Command(BaseCommand):
         from twisted.internet import reactor
 
         from contact_center.asgi import application
+        from contact_center.lib import env
         from contact_center.lib.sockets import MAX_MESSAGE_BYTES
         from contact_center.worker import OutboxWorker
 
+        # Read before serving, so a value that does not parse stops the process here.
+        gc_tuning = env.get_bool("PARLEY_GC_TUNING", default=True)
+        gc_stats_file = env.get_str("PARLEY_GC_STATS_FILE")
+
         def ready():
+            self._tune_gc(gc_tuning, gc_stats_file)
             if with_worker:
                 reactor.callLater(0, lambda: asyncio.ensure_future(OutboxWorker().run_forever()))
             reactor.callLater(0.5, lambda: self._announce(host, port, with_worker, demo_banner))
@@ -77,6 +83,22 @@ class Command(BaseCommand):
             proxy_forwarded_proto_header="X-Forwarded-Proto" if trust_proxy else None,
             verbosity=0,
         ).run()
+
+    def _tune_gc(self, tuning: bool, stats_file: str | None):
+        """Everything loaded by now lives as long as the process: frozen out of every later collection,
+        and the thresholds raised so that full collections stay rare (contact_center/lib/gc_pauses.py).
+        ``PARLEY_GC_TUNING=off`` keeps CPython's defaults; ``PARLEY_GC_STATS_FILE`` names a file where the
+        collector's pauses are written every second (docs/configuration.md)."""
+        from twisted.internet import task
+
+        from contact_center.lib.gc_pauses import GcPauses, tune_for_serving
+
+        if tuning:
+            tune_for_serving()
+        if stats_file:
+            pauses = GcPauses().install()
+            self._gc_stats = task.LoopingCall(pauses.write, stats_file)
+            self._gc_stats.start(1.0)
 
     def _announce(self, host: str, port: int, with_worker: bool, demo_banner: bool):
         base = f"http://{host}:{port}"
