@@ -19,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
+import weakref
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -80,9 +81,21 @@ def hit_first_refusal(checks: Iterable[tuple[str, str, tuple[int, int] | None]])
 def _hit_on_redis(backend: RedisCache, counted: list) -> int | None:
     keys = [backend.make_and_validate_key(cache_key) for cache_key, *_ in counted]
     args = [value for _, count, seconds, _ in counted for value in (count, seconds + 1)]
-    client = backend._cache.get_client(keys[0], write=True)
-    position = client.register_script(_HIT_SCRIPT)(keys=keys, args=args, client=client)
+    position = _script_for(backend)(keys=keys, args=args)
     return int(position) - 1 if position else None
+
+
+def _script_for(backend: RedisCache):
+    """The script, registered once per backend on a client of its write pool: Django builds a client (and
+    redis-py a script, hashing its text) per call otherwise, a tenth of a message's CPU on Redis."""
+    script = _scripts.get(backend)
+    if script is None:
+        client = backend._cache.get_client(write=True)
+        script = _scripts[backend] = client.register_script(_HIT_SCRIPT)
+    return script
+
+
+_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _hit_one_by_one(counted: list) -> int | None:
