@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@echo "==> Creating the virtualenv in $(VENV) and installing Parley (first run takes a minute)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
 	@touch $(STAMP)
 
 run: $(STAMP)

@@ -30,8 +30,10 @@ import os
 import platform
 import random
 import resource
+import signal
 import sys
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -558,3 +560,39 @@ async def run_fanout(dialect: Dialect, *, sockets: int, repeats: int, server_pid
         "machine_busy_pct": usage.get("machine_busy_pct"),
         "sockets_dropped": len(drops.reasons),
     }
+
+
+def record_failure(system, result: dict, log) -> None:
+    """Called from an ``except`` block: note the traceback and the tail of the server's log."""
+    result["failed"] = traceback.format_exc()
+    log("FAILED:\n" + result["failed"])
+    log("server log tail:\n" + "\n".join(system.logs().splitlines()[-40:]))
+
+
+def stop_and_read_log(system, result: dict, log) -> None:
+    """Stop ``system`` and count the tracebacks in its log (a socket that errored, a publish that failed),
+    worth a look even when every message arrived; the first one is kept in ``result``."""
+    logs = system.logs()
+    result["server_log_tracebacks"] = logs.count("Traceback (most recent call last)")
+    if result["server_log_tracebacks"]:
+        first = logs.index("Traceback (most recent call last)")
+        result["server_log_first_traceback"] = logs[max(0, logs.rfind("\n", 0, first - 1)) : first + 4000]
+    system.stop()
+    log(f"stopped; {result['server_log_tracebacks']} tracebacks in the server log")
+
+
+def cancel_on_signals() -> None:
+    """Ctrl+C or SIGTERM (also when started in the background, where SIGINT comes in ignored) cancels the
+    running task, so each system's stop() still runs: no server, database or Redis key is left behind."""
+    main_task = asyncio.current_task()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, main_task.cancel)
+
+
+def write_report(report: dict, output: Path | None, default_path: Path, summary: str) -> None:
+    """Write the full results as JSON (to ``default_path`` unless ``output``) and print the summary."""
+    output = output or default_path
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2))
+    print(summary)
+    print(f"\nfull results: {output}")

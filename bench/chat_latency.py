@@ -36,13 +36,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import resource
-import signal
 import sys
 import time
-import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,7 +47,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._loadgen import Progress, machine, run_fanout, run_pairs  # noqa: E402
+from bench._loadgen import (  # noqa: E402
+    Progress,
+    cancel_on_signals,
+    machine,
+    record_failure,
+    run_fanout,
+    run_pairs,
+    stop_and_read_log,
+    write_report,
+)
 from bench._targets import ChannelsTarget, ParleyTarget, RelayTarget  # noqa: E402
 
 GOALS = {"p99_ms": 15.0, "p99.9_ms": 50.0, "cpu_ms_per_msg": 1.5, "fanout_deliveries_per_s": 10_000}
@@ -129,19 +135,9 @@ async def measure(target, args, log: Progress) -> dict:
                 target.dialect, sockets=args.fanout, repeats=args.fanout_repeats, server_pid=target.pid, progress=log
             )
     except Exception:
-        result["failed"] = traceback.format_exc()
-        log("FAILED:\n" + result["failed"])
-        log("server log tail:\n" + "\n".join(target.logs().splitlines()[-40:]))
+        record_failure(target, result, log)
     finally:
-        # Tracebacks in the server's log (a socket that errored, a publish that failed) are worth a look
-        # even when every message arrived.
-        logs = target.logs()
-        result["server_log_tracebacks"] = logs.count("Traceback (most recent call last)")
-        if result["server_log_tracebacks"]:
-            first = logs.index("Traceback (most recent call last)")
-            result["server_log_first_traceback"] = logs[max(0, logs.rfind("\n", 0, first - 1)) : first + 4000]
-        target.stop()
-        log(f"stopped; {result['server_log_tracebacks']} tracebacks in the server log")
+        stop_and_read_log(target, result, log)
     return result
 
 
@@ -268,19 +264,16 @@ async def main(argv: list[str] | None = None) -> int:
         | {"fanout_repeats": args.fanout_repeats},
         "results": [],
     }
-    # Ctrl+C or SIGTERM (also when started in the background, where SIGINT comes in ignored) cancels the
-    # run, and each target's stop() still runs: no server, database or Redis key is left behind.
-    main_task = asyncio.current_task()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(sig, main_task.cancel)
+    cancel_on_signals()
     for target in targets:
         report["results"].append(await measure(target, args, Progress(target.name)))
     report["loadavg_after"] = os.getloadavg()
-    output = args.output or ROOT / "var" / "bench" / f"chat_latency-{datetime.now():%Y%m%d-%H%M%S}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2))
-    print(summary(report))
-    print(f"\nfull results: {output}")
+    write_report(
+        report,
+        args.output,
+        ROOT / "var" / "bench" / f"chat_latency-{datetime.now():%Y%m%d-%H%M%S}.json",
+        summary(report),
+    )
     return 1 if any("failed" in r for r in report["results"]) else 0
 
 

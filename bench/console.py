@@ -91,6 +91,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--http-servers", type=int, default=2, help="also run the agent's load on this many serve processes (default 2)"
     )
+    parser.add_argument(
+        "--gunicorn",
+        default="gthread:2x4,sync:5",
+        help="the agent's HTTP load once more on gunicorn serving contact_center.wsgi, one run per "
+        "<worker class>:<workers>[x<threads>], comma-separated; '' for none (default gthread:2x4,sync:5)",
+    )
     parser.add_argument("--skip-http", action="store_true", help="in-process measurements only")
     parser.add_argument("--quick", action="store_true", help="smoke run: a tiny set on SQLite, few repetitions")
     parser.add_argument(
@@ -112,6 +118,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.repeat, args.warmup = min(args.repeat, 3), min(args.warmup, 1)
         args.http_duration, args.http_clients = min(args.http_duration, 1.0), min(args.http_clients, 2)
         args.http_servers = 1
+        if args.gunicorn == parser.get_default("gunicorn"):
+            args.gunicorn = "gthread:2x4"
+    args.gunicorn = [spec.strip() for spec in args.gunicorn.split(",") if spec.strip()]
     if args.reuse:
         args.backend = "postgres" if args.reuse.startswith(("postgres://", "postgresql://")) else "sqlite"
     if urlsplit(args.database_url).path.lstrip("/") in RESERVED_DATABASES:
@@ -538,7 +547,7 @@ def measure_http(env: dict, measured: dict, args, log: Progress, tmp: Path) -> d
                     ),
                 )
             )
-            result["persona"] = persona
+            result["persona"], result["server"] = persona, "daphne"
             result["latency_ms"] = percentiles(result.pop("latencies_ns"))
             result["pages"] = len(paths)
             lat = result["latency_ms"]
@@ -562,6 +571,7 @@ def measure_http(env: dict, measured: dict, args, log: Progress, tmp: Path) -> d
                 tmp=tmp,
             )
             result["persona"], result["pages"] = "agent", len(measured["personas"]["agent"][urls_key])
+            result["server"] = "daphne"
             lat = result["latency_ms"]
             log(
                 f"agent on {n} (wrk): {result['pages_per_s']:.0f} pages/s, p50 {lat['p50']:.2f} p99 {lat['p99']:.2f} "
@@ -570,11 +580,64 @@ def measure_http(env: dict, measured: dict, args, log: Progress, tmp: Path) -> d
             out["runs"].append(result)
         else:
             log("wrk is not installed (apt-get install wrk): the asyncio client's runs only")
+        for server in servers:
+            server.stop()  # the two cores to gunicorn alone, as they were to daphne alone
+        for spec in args.gunicorn:
+            out["runs"] += _gunicorn_runs(spec, env, cookies["agent"], measured, urls_key, args, log, tmp)
     finally:
         for server in servers:
             server.stop()
         out["server_log_tracebacks"] = sum(server.tracebacks() for server in servers if server.log_path.exists())
+        out["gunicorn_log_tracebacks"] = sum(
+            Path(log_path).read_text().count("Traceback (most recent call last)")
+            for log_path in tmp.glob("gunicorn-*.log")
+        )
     return out
+
+
+def _gunicorn_runs(spec: str, env: dict, cookie: str, measured: dict, urls_key: str, args, log, tmp: Path) -> list:
+    """The agent's load, as on daphne (the asyncio client, then wrk where installed), on one gunicorn
+    serving contact_center.wsgi on loopback with ``spec``'s workers. No proxy in front of either: the
+    benchmark talks to daphne directly too. The CPU counted is the master's and its workers'."""
+    from django.db import connection
+
+    from bench._console_http import Server, drive, drive_wrk, process_tree, wrk_available
+
+    server = Server(env, tmp / f"gunicorn-{spec.replace(':', '-')}.log", gunicorn=spec)
+    paths = measured["personas"]["agent"][urls_key]
+    url = env["DATABASE_URL"]
+    runs = []
+    try:
+        server.start()
+        log(f"{server.label} on 127.0.0.1:{server.port}")
+        chosen = [(server.port, server.proc.pid)]
+        result = asyncio.run(
+            drive(
+                chosen,
+                cookie,
+                paths,
+                clients=args.http_clients,
+                duration=args.http_duration,
+                around_window=lambda: _database_counters(connection.vendor, url, process_tree(server.proc.pid)),
+            )
+        )
+        result["latency_ms"] = percentiles(result.pop("latencies_ns"))
+        runs.append(result)
+        if wrk_available():
+            runs.append(
+                drive_wrk(chosen, cookie, paths, clients=args.http_clients, duration=args.http_duration, tmp=tmp)
+            )
+        for result in runs:
+            result["persona"], result["server"], result["pages"] = "agent", server.label, len(paths)
+            lat = result["latency_ms"]
+            log(
+                f"agent on {server.label}{' (wrk)' if result.get('loadgen') == 'wrk' else ''}: "
+                f"{result['pages_per_s']:.0f} pages/s, p50 {lat['p50']:.2f} p99 {lat['p99']:.2f} ms, statuses "
+                f"{result['statuses']}, server CPU {result['server_cpu_ms_per_page']:.2f} ms/page"
+            )
+    finally:
+        server.stop()
+    return runs
 
 
 # --- One backend -----------------------------------------------------------------------------------------
@@ -724,7 +787,8 @@ def goals(backend_result: dict) -> list[tuple[str, str, bool | None]]:
                 )
             )
     http = backend_result.get("http") or {}
-    runs = http.get("runs") or []
+    # The goal is judged on what production runs today (daphne); gunicorn's runs are a comparison.
+    runs = [run for run in http.get("runs") or [] if run.get("server", "daphne") == "daphne"]
     # The goal is the machine's: judged on all serve processes, and from wrk where there is one, the
     # lighter client on the same two cores (the Python client's runs stay in the table above).
     most = max((run["servers"] for run in runs), default=0)
@@ -781,10 +845,13 @@ def summary(report: dict) -> str:
                 )
         http = r.get("http") or {}
         if http.get("runs"):
-            lines.append(f"-- HTTP: {http['what']} pages over daphne, keep-alive clients, closed loop")
             lines.append(
-                f"   {'persona':<13} {'servers':>7} {'clients':>7} {'pages/s':>8} {'p50':>7} {'p90':>7} {'p99':>7} "
-                f"{'max':>8} {'non-200':>7} {'srv ms/page':>11} {'db sessions/page':>16} {'db conns':>8} {'machine':>7}"
+                f"-- HTTP: {http['what']} pages, keep-alive clients, closed loop, straight to the server on loopback"
+            )
+            lines.append(
+                f"   {'persona':<13} {'server':<22} {'procs':>5} {'clients':>7} {'pages/s':>8} {'p50':>7} {'p90':>7} "
+                f"{'p99':>7} {'max':>8} {'non-200':>7} {'srv ms/page':>11} {'db sessions/page':>16} {'db conns':>8} "
+                f"{'machine':>7} {'load':>5}"
             )
             for h in http["runs"]:
                 lat = h["latency_ms"]
@@ -793,12 +860,17 @@ def summary(report: dict) -> str:
                 per_page = "-" if opened is None else f"{opened / max(1, h['requests']):.2f}"
                 persona = h["persona"] + (" (wrk)" if h.get("loadgen") == "wrk" else "")
                 lines.append(
-                    f"   {persona:<13} {h['servers']:>7} {h['clients']:>7} {h['pages_per_s']:>8.0f} "
+                    f"   {persona:<13} {h.get('server', 'daphne'):<22} {h['servers']:>5} {h['clients']:>7} "
+                    f"{h['pages_per_s']:>8.0f} "
                     f"{lat['p50']:>7.2f} {lat['p90']:>7.2f} {lat['p99']:>7.2f} {lat['max']:>8.2f} {non200:>7} "
                     f"{h['server_cpu_ms_per_page']:>11.2f} {per_page:>16} {h.get('db_connections_at_end', '-'):>8} "
-                    f"{h['machine_busy_pct']:>6.0f}%"
+                    f"{h['machine_busy_pct']:>6.0f}% {h['loadavg'][0] if 'loadavg' in h else float('nan'):>5.2f}"
                 )
-            lines.append(f"   server log tracebacks: {http.get('server_log_tracebacks')}")
+            lines.append(
+                f"   server log tracebacks: daphne {http.get('server_log_tracebacks')}, gunicorn "
+                f"{http.get('gunicorn_log_tracebacks', '-')} (procs: daphne processes; gunicorn: one master, "
+                "its workers and threads in the server's name)"
+            )
         lines.append(f"-- {r['backend']} goals:")
         for name, value, ok in goals(r):
             lines.append(f"   {'-     ' if ok is None else 'met   ' if ok else 'MISSED'} {name:<72} {value}")

@@ -29,11 +29,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
-import json
 import math
 import os
 import re
-import signal
 import sys
 import tempfile
 import time
@@ -46,7 +44,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._loadgen import Progress, machine, percentiles  # noqa: E402
+from bench._loadgen import (  # noqa: E402
+    Progress,
+    cancel_on_signals,
+    machine,
+    percentiles,
+    record_failure,
+    stop_and_read_log,
+    write_report,
+)
 from bench._soak import AnchorSoak, ParleySoak, run_soak, source_addresses  # noqa: E402
 from bench._targets import ChannelsTarget, RelayTarget  # noqa: E402
 from bench.chat_latency import command_line, raise_open_files_limit  # noqa: E402
@@ -306,24 +312,14 @@ async def measure_soak(system, args, log: Progress) -> dict:
             )
         )
     except Exception:
-        result["failed"] = traceback.format_exc()
-        log("FAILED:\n" + result["failed"])
-        log("server log tail:\n" + "\n".join(system.logs().splitlines()[-40:]))
+        record_failure(system, result, log)
     finally:
-        logs = system.logs()
-        result["server_log_tracebacks"] = logs.count("Traceback (most recent call last)")
-        if result["server_log_tracebacks"]:
-            first = logs.index("Traceback (most recent call last)")
-            result["server_log_first_traceback"] = logs[max(0, logs.rfind("\n", 0, first - 1)) : first + 4000]
-        system.stop()
-        log(f"stopped; {result['server_log_tracebacks']} tracebacks in the server log")
+        stop_and_read_log(system, result, log)
     return result
 
 
 async def soak_all(args, report: dict) -> None:
-    main_task = asyncio.current_task()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(sig, main_task.cancel)
+    cancel_on_signals()
     for name in args.systems:
         report["soak"].append(await measure_soak(make_system(name, args), args, Progress(name)))
 
@@ -474,11 +470,9 @@ def main(argv: list[str] | None = None) -> int:
         except asyncio.CancelledError:
             print("interrupted; writing what was measured", file=sys.stderr)
     report["loadavg_after"] = os.getloadavg()
-    output = args.output or ROOT / "var" / "bench" / f"widget-{datetime.now():%Y%m%d-%H%M%S}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2))
-    print(summary(report))
-    print(f"\nfull results: {output}")
+    write_report(
+        report, args.output, ROOT / "var" / "bench" / f"widget-{datetime.now():%Y%m%d-%H%M%S}.json", summary(report)
+    )
     failed = (report["widget"] or {}).get("failed") or any("failed" in r for r in report["soak"])
     return 1 if failed else 0
 
