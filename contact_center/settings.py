@@ -201,6 +201,11 @@ if REDIS_URL:
                 # Consoles of busy agents receive bursts; a full channel drops events, which is
                 # harmless (clients resume from the database) but worth keeping rare.
                 "capacity": 1000,
+                # But every socket of a process shares one Redis list ("specific.<process>!"), whose
+                # capacity is that of its channels: 1,000 for 10,000 sockets dropped events whenever the
+                # process fell a second behind (bench/chat_latency.py at 200 messages/s). Each socket's
+                # own buffer in the process stays at "capacity"; "expiry" bounds what Redis holds.
+                "channel_capacity": {"specific.*": 100_000},
                 "expiry": 30,
             },
         }

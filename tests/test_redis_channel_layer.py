@@ -59,3 +59,48 @@ async def _frame_while_idle(base: str, token: str) -> dict | None:
         await ws.send(json.dumps({"type": "hello", "last_seq": 0}))
         assert json.loads(await ws.recv()) == {"type": "ready", "conversation": None}
     return frame
+
+
+# More events than one channel's capacity, each for another socket of the same process.
+BACKLOG = 1500
+
+
+@needs_redis()
+def test_a_process_keeps_a_backlog_beyond_one_channels_capacity(tmp_path):
+    """channels-redis keeps every socket of a process in one Redis list and gives that list the capacity of
+    a channel: with 1,000 for all of a process's sockets, a process a second behind lost events. As settings
+    configure it, the shared list holds far more, while each socket's own buffer keeps the capacity."""
+    from channels_redis.core import RedisChannelLayer
+
+    from tests.test_settings import configured
+
+    config = configured(tmp_path, DEBUG="1", REDIS_URL=redis_url())["layer_config"]
+    assert config["capacity"] < BACKLOG
+    layer = RedisChannelLayer(
+        hosts=[redis_url()],
+        prefix=f"test-backlog-{os.getpid()}",
+        capacity=config["capacity"],
+        channel_capacity=config.get("channel_capacity"),
+        expiry=config["expiry"],
+    )
+    assert asyncio.run(_delivered_after_backlog(layer)) == BACKLOG
+
+
+async def _delivered_after_backlog(layer) -> int:
+    try:
+        channels = [await layer.new_channel() for _ in range(BACKLOG)]
+        for index, channel in enumerate(channels):
+            await layer.group_add(f"socket{index}", channel)
+        # Nobody reads while the events are sent: the process is behind.
+        for index in range(BACKLOG):
+            await layer.group_send(f"socket{index}", {"type": "cc.event", "n": index})
+        delivered = 0
+        for channel in channels:
+            try:
+                await asyncio.wait_for(layer.receive(channel), timeout=2)
+            except TimeoutError:
+                break  # a full list refuses the latest events: the rest are missing too
+            delivered += 1
+        return delivered
+    finally:
+        await layer.flush()
