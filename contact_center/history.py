@@ -249,20 +249,27 @@ def visitor_conversation(inbox_id: int, visitor_id: str) -> tuple[int, int] | tu
 
 def visitor_signals(conversation_id: int) -> list[dict[str, Any]]:
     """What a resuming widget is owed besides messages: how far agents have read, and a survey the
-    visitor has not answered yet (so one who was away when the conversation was resolved is asked)."""
-    conversation = Conversation.objects.select_related("inbox").filter(pk=conversation_id).first()
-    if conversation is None:
+    visitor has not answered yet (so one who was away when the conversation was resolved is asked).
+
+    Every widget's hello asks, so the common case (an open conversation) is one narrow row: no model,
+    no join; the inbox and the ratings are read only for a resolved conversation."""
+    row = (
+        Conversation.objects.filter(pk=conversation_id)
+        .values("agent_read_seq", "status", "resolved_at", "inbox_id")
+        .first()
+    )
+    if row is None:
         return []
     signals = []
-    if conversation.agent_read_seq:
-        signals.append({"type": "read", "conversation": conversation.pk, "seq": conversation.agent_read_seq})
-    if (
-        conversation.status == Conversation.Status.RESOLVED
-        and conversation.resolved_at is not None
-        and csat_enabled(conversation.inbox)
-        and not SatisfactionRating.objects.filter(
-            conversation=conversation, resolved_at=conversation.resolved_at
-        ).exists()
-    ):
-        signals.append(csat_request(conversation))
+    if row["agent_read_seq"]:
+        signals.append({"type": "read", "conversation": conversation_id, "seq": row["agent_read_seq"]})
+    if row["status"] == Conversation.Status.RESOLVED and row["resolved_at"] is not None:
+        conversation = Conversation.objects.select_related("inbox").get(pk=conversation_id)
+        if (
+            csat_enabled(conversation.inbox)
+            and not SatisfactionRating.objects.filter(
+                conversation=conversation, resolved_at=conversation.resolved_at
+            ).exists()
+        ):
+            signals.append(csat_request(conversation))
     return signals
