@@ -1,6 +1,7 @@
 # Parley's image: one image for every role. The command picks the role:
 #   python manage.py serve                                   web + worker in one process (default)
 #   python manage.py serve --roles web --host 0.0.0.0        a web node (daphne: HTTP + WebSockets)
+#   gunicorn -c deploy/gunicorn.conf.py contact_center.wsgi  an http node (gunicorn: HTTP on port 8001)
 #   python manage.py serve --roles worker                    an outbox worker
 #   python manage.py migrate --no-input                      schema migrations (run once per upgrade)
 # Configuration comes from the environment: docs/configuration.md. Deployment: docs/deployment.md.

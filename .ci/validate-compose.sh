@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validate docker-compose.yml without a Docker engine: the file must parse and pass Compose's schema
 # with the example settings, must refuse to render without the mandatory ones, and every web node
-# must be in nginx's upstream (and the other way round). Exits non-zero on any failure.
+# (daphne, port 8000) must be in nginx's parley_web upstream and every http node (gunicorn, port 8001) in
+# its parley_http upstream (and the other way round). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,12 +25,22 @@ if "$compose" --env-file "$empty_env" -f docker-compose.yml config -q 2>/dev/nul
 fi
 echo "docker-compose.yml refuses to render without PARLEY_PUBLIC_BASE_URL / PARLEY_ALLOWED_HOSTS"
 
-services="$("$compose" --env-file deploy/env.example -f docker-compose.yml config --services | grep -E '^web[0-9]+$' | sort)"
-upstream="$(sed -nE 's/^[[:space:]]*server[[:space:]]+(web[0-9]+):8000.*/\1/p' deploy/nginx.conf | sort)"
-if [ -z "$services" ] || [ "$services" != "$upstream" ]; then
-  echo "validate-compose: web services and nginx upstream differ:" >&2
-  echo "  compose: $(echo $services)" >&2
-  echo "  nginx:   $(echo $upstream)" >&2
-  exit 1
-fi
-echo "nginx upstream lists every web node: $(echo $services)"
+all_services="$("$compose" --env-file deploy/env.example -f docker-compose.yml config --services)"
+
+# check_upstream KIND UPSTREAM PORT: the compose services KIND1, KIND2... are exactly the servers of
+# nginx's upstream UPSTREAM, each on PORT.
+check_upstream() {
+  local kind="$1" name="$2" port="$3" services upstream
+  services="$(grep -E "^${kind}[0-9]+\$" <<<"$all_services" | sort || true)"
+  upstream="$(sed -n "/^upstream ${name} {/,/^}/p" deploy/nginx.conf \
+    | sed -nE "s/^[[:space:]]*server[[:space:]]+(${kind}[0-9]+):${port}([[:space:];]).*/\\1/p" | sort)"
+  if [ -z "$services" ] || [ "$services" != "$upstream" ]; then
+    echo "validate-compose: $kind services and nginx upstream $name (port $port) differ:" >&2
+    echo "  compose: $(echo $services)" >&2
+    echo "  nginx:   $(echo $upstream)" >&2
+    exit 1
+  fi
+  echo "nginx upstream $name lists every $kind node: $(echo $services)"
+}
+check_upstream web parley_web 8000
+check_upstream http parley_http 8001

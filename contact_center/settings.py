@@ -91,8 +91,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "contact_center.urls"
 ASGI_APPLICATION = "contact_center.asgi.application"
 WSGI_APPLICATION = "contact_center.wsgi.application"
-# HTTP requests run on this many threads per web process (asgi.py); each holds a database connection
-# while it works, so keep it below DATABASE_POOL_MAX_SIZE, which the socket thread shares.
+# HTTP requests run on this many threads per web process (asgi.py), and per gunicorn worker in production
+# (deploy/gunicorn.conf.py); each holds a database connection while it works, so keep it, with
+# PARLEY_DATABASE_THREADS, below DATABASE_POOL_MAX_SIZE.
 PARLEY_HTTP_THREADS = env.get_int("PARLEY_HTTP_THREADS", 8, minimum=1)
 # Threads for the database work of sockets and the outbox worker (contact_center/database_threads.py);
 # 0 chooses by backend: 1 on SQLite (one writer), 4 on PostgreSQL.
