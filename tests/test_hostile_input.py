@@ -22,7 +22,7 @@ from tests.consumers import WAIT, _session_cookie, console_socket, visitor_socke
 from widget.frames import FRAMES as WIDGET_FRAMES
 from widget.tokens import issue_visitor_token
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_error_logged")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_error_logged", "whole_rate_window")]
 
 HYPOTHESIS = settings(
     max_examples=25,

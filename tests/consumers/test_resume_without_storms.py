@@ -26,7 +26,7 @@ from django.test import override_settings
 from contact_center.models import TimelineEntry
 from tests.consumers import WAIT, deliver_outbox, open_agent, open_visitor
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("whole_rate_window")]
 
 ROUNDS = 100  # a visitor message and an agent reply each: a 200-message exchange
 UNLIMITED = override_settings(

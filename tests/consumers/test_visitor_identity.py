@@ -13,7 +13,7 @@ from contact_center.models import Customer, Identity
 from tests.consumers import WAIT, deliver_outbox, hello, open_agent, open_visitor, receive_until, send, visitor_socket
 from widget.tokens import issue_visitor_token
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("whole_rate_window")]
 
 
 def signed(inbox, user_id, **claims) -> dict:

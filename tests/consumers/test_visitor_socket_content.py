@@ -14,7 +14,7 @@ from contact_center.models import TimelineEntry
 from tests.consumers import WAIT, hello, open_visitor, send, visitor_socket
 from widget.tokens import issue_visitor_token
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("whole_rate_window")]
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 LIMITS = {

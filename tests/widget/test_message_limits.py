@@ -12,7 +12,7 @@ from contact_center.actions.attachments import do_store_upload
 from contact_center.models import TimelineEntry
 from widget.tokens import issue_visitor_token
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whole_rate_window")]
 
 SHOP = "https://shop.example"
 NO_LIMITS = {

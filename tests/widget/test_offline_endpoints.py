@@ -19,7 +19,7 @@ from tests.consumers import deliver_outbox
 from tests.support.smtp import SmtpSink
 from widget.tokens import issue_visitor_token
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("whole_rate_window")]
 
 SHOP = "https://shop.example"
 SUNDAY_ONLY = {"timezone": "Europe/Berlin", "days": {"sun": [["10:00", "12:00"]]}}

@@ -13,7 +13,7 @@ from kb.models import Article, ArticleInbox, SuggestionEvent
 from tests.widget.test_frame_strings import strings_table
 from widget.tokens import issue_visitor_token
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whole_rate_window")]
 
 SHOP = "https://shop.example"
 SELFSERVICE_JS = Path(__file__).resolve().parents[2] / "widget" / "static" / "widget" / "selfservice.js"

@@ -11,7 +11,7 @@ from django.test import override_settings
 from contact_center.models import Attachment
 from widget.tokens import issue_visitor_token
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whole_rate_window")]
 
 URL = "/widget/api/uploads/"
 SHOP = "https://shop.example"
