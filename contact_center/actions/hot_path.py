@@ -132,22 +132,8 @@ def append(envelope: InboundEnvelope, value: str) -> TimelineEntry | object | No
     return entry
 
 
-# The entry's columns the insert writes, in order (the id comes from the database).
-_ENTRY = (
-    "conversation_id",
-    "customer_id",
-    "inbox_id",
-    "seq",
-    "public_seq",
-    "kind",
-    "direction",
-    "author_id",
-    "body",
-    "payload",
-    "external_id",
-    "delivery_status",
-    "created_at",
-)
+# The entry's columns the insert writes: all but the id, which comes from the database.
+_ENTRY = tuple(f.attname for f in TimelineEntry._meta.concrete_fields if not f.primary_key)
 
 
 class _Statements:
@@ -218,15 +204,17 @@ def _prep(model: type[Model], name: str, value: Any) -> Any:
 
 def _from_db(field: Field, value: Any) -> Any:
     """A column's value as the ORM would read it (SQLite returns datetimes and JSON as text)."""
-    for converter in _converters(connection.vendor, field):
-        value = converter(value, field.get_col(field.model._meta.db_table), connection)
+    expression, converters = _converters(connection.vendor, field)
+    for converter in converters:
+        value = converter(value, expression, connection)
     return value
 
 
 @cache
 def _converters(vendor: str, field: Field) -> tuple:
+    """The column expression of ``field`` and its converters on this backend, worked out once."""
     expression = field.get_col(field.model._meta.db_table)
-    return tuple(connection.ops.get_db_converters(expression) + field.get_db_converters(connection))
+    return expression, tuple(connection.ops.get_db_converters(expression) + field.get_db_converters(connection))
 
 
 def _conversation(row: tuple, customer: Customer) -> Conversation:

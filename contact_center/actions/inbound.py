@@ -49,11 +49,12 @@ def do_receive_inbound(envelope: InboundEnvelope) -> ReceiveResult:
     Raises ``ValidationError`` for a sender value that does not normalise, ``Inbox.DoesNotExist``.
     """
     value = normalize_identity(envelope.sender.kind, envelope.sender.value)
+    hot = hot_path.applies(envelope)
     for attempt in range(_ATTEMPTS):
         try:
             with transaction.atomic():
                 known_sender = True
-                if hot_path.applies(envelope):
+                if hot:
                     entry = hot_path.append(envelope, value)
                     if entry is hot_path.DUPLICATE:
                         raise _StoredAlready
@@ -61,7 +62,7 @@ def do_receive_inbound(envelope: InboundEnvelope) -> ReceiveResult:
                         known_sender = False
                     elif entry is not None:
                         return ReceiveResult(entry, created=True)
-                if attempt > 0 or not hot_path.applies(envelope):
+                if attempt > 0 or not hot:
                     # A copy of a stored message that took no hot path (on the first try, a copy that did
                     # not fails on the unique constraint below and is found here on the next).
                     stored = _stored_entry(envelope)
