@@ -562,6 +562,23 @@ async def run_fanout(dialect: Dialect, *, sockets: int, repeats: int, server_pid
     }
 
 
+async def measure_system(system, log, start, run) -> dict:
+    """One system's measurement: ``start()`` it, then ``await run(result)``, which fills ``result`` (what
+    it filled is kept if it fails); whatever happens the server is stopped and its log read."""
+    result = {"system": system.name, "description": system.description, "kind": system.kind}
+    try:
+        log(f"starting {system.description}")
+        t = time.monotonic()
+        start()
+        log(f"server up (pid {system.pid}) in {time.monotonic() - t:.1f}s")
+        await run(result)
+    except Exception:
+        record_failure(system, result, log)
+    finally:
+        stop_and_read_log(system, result, log)
+    return result
+
+
 def record_failure(system, result: dict, log) -> None:
     """Called from an ``except`` block: note the traceback and the tail of the server's log."""
     result["failed"] = traceback.format_exc()

@@ -39,7 +39,6 @@ import asyncio
 import os
 import resource
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,10 +50,9 @@ from bench._loadgen import (  # noqa: E402
     Progress,
     cancel_on_signals,
     machine,
-    record_failure,
+    measure_system,
     run_fanout,
     run_pairs,
-    stop_and_read_log,
     write_report,
 )
 from bench._targets import ChannelsTarget, ParleyTarget, RelayTarget  # noqa: E402
@@ -104,12 +102,7 @@ def command_line() -> str:
 
 
 async def measure(target, args, log: Progress) -> dict:
-    result = {"system": target.name, "description": target.description, "kind": target.kind}
-    try:
-        log(f"starting {target.description}")
-        t = time.monotonic()
-        target.start()
-        log(f"server up (pid {target.pid}) in {time.monotonic() - t:.1f}s")
+    async def run(result: dict) -> None:
         pairs, tracker = await run_pairs(
             target.dialect,
             conversations=args.conversations,
@@ -134,11 +127,8 @@ async def measure(target, args, log: Progress) -> dict:
             result["fanout"] = await run_fanout(
                 target.dialect, sockets=args.fanout, repeats=args.fanout_repeats, server_pid=target.pid, progress=log
             )
-    except Exception:
-        record_failure(target, result, log)
-    finally:
-        stop_and_read_log(target, result, log)
-    return result
+
+    return await measure_system(target, log, target.start, run)
 
 
 # --- Reporting --------------------------------------------------------------------------------------

@@ -63,9 +63,8 @@ from bench._loadgen import (  # noqa: E402
     _read,
     cancel_on_signals,
     machine,
+    measure_system,
     percentiles,
-    record_failure,
-    stop_and_read_log,
     write_report,
 )
 from bench._soak import (  # noqa: E402
@@ -338,12 +337,7 @@ async def soak_steps(system, *, steps: list[int], concurrency: int, hold: float,
 
 
 async def measure(system, args, log: Progress) -> dict:
-    result = {"system": system.name, "description": system.description, "kind": system.kind}
-    try:
-        log(f"starting {system.description}")
-        t = time.monotonic()
-        system.start(max(args.steps))
-        log(f"server up (pid {system.pid}) and seeded in {time.monotonic() - t:.1f}s")
+    async def run(result: dict) -> None:
         concurrency = min(args.concurrency, getattr(system, "max_concurrency", None) or args.concurrency)
         result["concurrency"] = concurrency
         result.update(
@@ -356,11 +350,8 @@ async def measure(system, args, log: Progress) -> dict:
                 progress=log,
             )
         )
-    except Exception:
-        record_failure(system, result, log)
-    finally:
-        stop_and_read_log(system, result, log)
-    return result
+
+    return await measure_system(system, log, lambda: system.start(max(args.steps)), run)
 
 
 async def measure_all(args, report: dict) -> None:

@@ -48,9 +48,8 @@ from bench._loadgen import (  # noqa: E402
     Progress,
     cancel_on_signals,
     machine,
+    measure_system,
     percentiles,
-    record_failure,
-    stop_and_read_log,
     write_report,
 )
 from bench._soak import AnchorSoak, ParleySoak, run_soak, source_addresses  # noqa: E402
@@ -294,12 +293,7 @@ def make_system(name: str, args):
 
 
 async def measure_soak(system, args, log: Progress) -> dict:
-    result = {"system": system.name, "description": system.description, "kind": system.kind}
-    try:
-        log(f"starting {system.description}")
-        t = time.monotonic()
-        system.start(args.sockets)
-        log(f"server up (pid {system.pid}) and seeded in {time.monotonic() - t:.1f}s")
+    async def run(result: dict) -> None:
         result.update(
             await run_soak(
                 system,
@@ -311,11 +305,8 @@ async def measure_soak(system, args, log: Progress) -> dict:
                 settle=10 if args.quick else 30,
             )
         )
-    except Exception:
-        record_failure(system, result, log)
-    finally:
-        stop_and_read_log(system, result, log)
-    return result
+
+    return await measure_system(system, log, lambda: system.start(args.sockets), run)
 
 
 async def soak_all(args, report: dict) -> None:
