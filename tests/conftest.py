@@ -18,6 +18,7 @@ from django.test import override_settings
 
 from contact_center import database_threads
 from contact_center.actions import events
+from contact_center.actions.settings_admin import do_save_agent
 from contact_center.lib.envelope import InboundEnvelope, Sender
 from contact_center.models import Agent, Inbox
 
@@ -108,6 +109,20 @@ def visitor_envelope(inbox, visitor="vera", body="Hello", external_id="m1", **ex
         body=body,
         **extra,
     )
+
+
+def save_agent(admin, agent, inbox_ids, **changes):
+    """``do_save_agent`` as the settings form sends it: the agent's fields as they are, with ``changes``."""
+    fields = {
+        "display_name": agent.display_name,
+        "email": agent.email,
+        "role": agent.role,
+        "is_active": agent.is_active,
+        "team_ids": [],
+        "max_open_conversations": None,
+        "avatar_url": agent.avatar_url,
+    }
+    return do_save_agent(admin, agent.pk, inbox_ids=inbox_ids, **{**fields, **changes})
 
 
 @pytest.fixture

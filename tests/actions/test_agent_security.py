@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from contact_center.actions import agent_security as security
-from contact_center.actions.settings_admin import do_save_agent
 from contact_center.models import AgentSession, TwoFactor
+from tests.conftest import save_agent
 
 pytestmark = pytest.mark.django_db
 
@@ -104,18 +104,7 @@ def test_deactivating_an_agent_revokes_every_session_of_theirs(
     alices = signed_in(alice)
 
     with django_capture_on_commit_callbacks(execute=True):
-        do_save_agent(
-            charlie,
-            alice.pk,
-            display_name="Alice",
-            email="",
-            role=alice.role,
-            is_active=False,
-            inbox_ids=[website.pk],
-            team_ids=[],
-            max_open_conversations=None,
-            avatar_url="",
-        )
+        save_agent(charlie, alice, [website.pk], is_active=False)
 
     assert not AgentSession.objects.filter(agent=alice).exists()
     assert not Session.objects.filter(session_key=alices.session.session_key).exists()
@@ -126,19 +115,7 @@ def test_deactivating_an_agent_revokes_every_session_of_theirs(
 def test_an_admin_setting_an_agents_password_signs_them_out(website, alice, charlie, published):
     alices = signed_in(alice)
 
-    do_save_agent(
-        charlie,
-        alice.pk,
-        display_name="Alice",
-        email="",
-        role=alice.role,
-        is_active=True,
-        inbox_ids=[website.pk],
-        team_ids=[],
-        max_open_conversations=None,
-        avatar_url="",
-        password="a-brand-new-passphrase-42",
-    )
+    save_agent(charlie, alice, [website.pk], password="a-brand-new-passphrase-42")
 
     assert alices.get("/console/").status_code == 302
     assert not AgentSession.objects.filter(agent=alice).exists()
@@ -147,18 +124,7 @@ def test_an_admin_setting_an_agents_password_signs_them_out(website, alice, char
 def test_saving_an_agent_without_a_new_password_keeps_their_sessions(website, alice, charlie):
     alices = signed_in(alice)
 
-    do_save_agent(
-        charlie,
-        alice.pk,
-        display_name="Alice A.",
-        email="",
-        role=alice.role,
-        is_active=True,
-        inbox_ids=[website.pk],
-        team_ids=[],
-        max_open_conversations=None,
-        avatar_url="",
-    )
+    save_agent(charlie, alice, [website.pk], display_name="Alice A.")
 
     assert alices.get("/console/").status_code == 200
 

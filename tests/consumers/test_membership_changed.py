@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 
-from contact_center.actions.settings_admin import do_save_agent, do_save_inbox
+from contact_center.actions.settings_admin import do_save_inbox
 from contact_center.consumers import CLOSE_MEMBERSHIP_CHANGED, CLOSE_UNAUTHENTICATED
+from tests.conftest import save_agent
 from tests.consumers import WAIT, close_code, console_socket, receive_until, session_cookie
 from tests.consumers.test_conversation_actions import QUIET, console_of, vera_writes
 
@@ -52,18 +53,7 @@ async def test_a_deactivated_agent_is_disconnected_and_cannot_reconnect(website,
     alices = await console_of(alice)
     cookie = await session_cookie(alice)
 
-    await database_sync_to_async(do_save_agent)(
-        charlie,
-        alice.pk,
-        display_name=alice.display_name,
-        email="",
-        role=alice.role,
-        is_active=False,
-        inbox_ids=[website.pk],
-        team_ids=[],
-        max_open_conversations=None,
-        avatar_url="",
-    )
+    await database_sync_to_async(save_agent)(charlie, alice, [website.pk], is_active=False)
 
     await receive_until(alices, "membership.changed")
     assert await closed_with(alices) == CLOSE_MEMBERSHIP_CHANGED
