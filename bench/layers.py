@@ -39,7 +39,7 @@ if str(ROOT) not in sys.path:
 from channels.layers import InMemoryChannelLayer  # noqa: E402
 
 from bench._loadgen import Progress  # noqa: E402
-from contact_center.channel_layer import InProcessChannelLayer  # noqa: E402
+from contact_center.channel_layer import InProcessChannelLayer, _Queue  # noqa: E402
 
 progress = Progress("layers")
 CAPACITY = 1000  # Parley's, on both backends
@@ -145,7 +145,7 @@ def sweep_us(size: int) -> float:
     async def fill():
         for n in range(size):
             await layer.group_add(f"g{n}", f"c{n}")
-            layer.channels[f"c{n}"] = asyncio.Queue()
+            layer.channels[f"c{n}"] = _Queue(CAPACITY)
 
     asyncio.run(fill())
     samples = []

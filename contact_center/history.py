@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import OuterRef, Subquery
 
 from contact_center.access import access_customer
@@ -233,18 +233,53 @@ def visitor_conversation(inbox_id: int, visitor_id: str) -> tuple[int, int] | tu
     (None, customer id) when the visitor is known but has no conversation there; None when unknown.
     One query (every widget socket's connect asks): the conversation is a subquery of the identity's row.
     """
+    found = _prepared(Identity, _visitor_conversation_query, {_INBOX_MARK: inbox_id, _VISITOR_MARK: visitor_id})
+    return None if found is None else (found[0], found[1])
+
+
+# Stand-ins for a query's values while Django builds its SQL (_prepared). In range for any integer
+# column: Django folds away a lookup on an out-of-range integer.
+_INBOX_MARK = 1_987_654_321
+_VISITOR_MARK = "parley:prepared:visitor"
+_CONVERSATION_MARK = 1_987_654_322
+
+
+def _visitor_conversation_query():
     latest = (
-        Conversation.objects.filter(inbox_id=inbox_id, customer_id=OuterRef("customer_id"), merged_into__isnull=True)
+        Conversation.objects.filter(inbox_id=_INBOX_MARK, customer_id=OuterRef("customer_id"), merged_into__isnull=True)
         .order_by("-created_at", "-pk")
         .values("pk")[:1]
     )
-    found = (
-        Identity.objects.filter(kind="visitor", value=visitor_id)
+    return (
+        Identity.objects.filter(kind="visitor", value=_VISITOR_MARK)
         .annotate(conversation_id=Subquery(latest))
         .values_list("conversation_id", "customer_id")
-        .first()
+        .order_by("pk")[:1]  # what .first() does to an unordered query
     )
-    return None if found is None else (found[0], found[1])
+
+
+_prepared_sqls: dict[tuple, tuple[str, tuple]] = {}
+
+
+def _prepared(model, build, values: dict) -> tuple | None:
+    """The first row of ``build()``'s query (on ``model``) run with ``values`` in place of its marks.
+
+    Every widget connect and hello runs these queries, and Django built their SQL anew each time: most
+    of their CPU, more than SQLite took to run them (docs/benchmarks.md). The SQL does not depend on the
+    values, so it is built once per database and query. Only for queries whose columns need no
+    conversion from the database (integers, text, None checks)."""
+    db = model.objects.db
+    key = (build, db, connections[db].vendor)
+    found = _prepared_sqls.get(key)
+    if found is None:
+        sql, params = build().query.get_compiler(db).as_sql()
+        if sorted(repr(param) for param in params if param in values) != sorted(repr(mark) for mark in values):
+            raise AssertionError(f"{build.__name__}: each mark once in the parameters, not {params!r}")
+        found = _prepared_sqls[key] = (sql, tuple(params))
+    sql, params = found
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [values.get(param, param) for param in params])
+        return cursor.fetchone()
 
 
 def visitor_signals(conversation_id: int) -> list[dict[str, Any]]:
@@ -253,13 +288,39 @@ def visitor_signals(conversation_id: int) -> list[dict[str, Any]]:
 
     Every widget's hello asks, so the common case (an open conversation) is one narrow row: no model,
     no join; the inbox and the ratings are read only for a resolved conversation."""
-    row = (
-        Conversation.objects.filter(pk=conversation_id)
-        .values("agent_read_seq", "status", "resolved_at", "inbox_id")
-        .first()
-    )
+    row = _signals_row(conversation_id)
+    return [] if row is None else _signals(conversation_id, row)
+
+
+def visitor_resume(conversation_id: int, after: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A widget's ``hello``: ``public_entries_after`` (the first batch) and ``visitor_signals``.
+
+    The signals' row carries the conversation's last public seq, so a client that already holds every
+    entry (most reconnects, and any conversation without a public entry yet) costs that one narrow
+    query: the replay's query, with its join, was a quarter of a connect's CPU when it found nothing
+    (docs/benchmarks.md). An entry committed after the row was read reaches the socket live: it joined
+    its groups at connect, before its hello."""
+    row = _signals_row(conversation_id)
     if row is None:
-        return []
+        return [], []
+    entries = public_entries_after(conversation_id, after) if row["last_public_seq"] > after else []
+    return entries, _signals(conversation_id, row)
+
+
+_SIGNALS_COLUMNS = ("agent_read_seq", "status", "resolved_at", "last_public_seq")
+
+
+def _signals_query():
+    return Conversation.objects.filter(pk=_CONVERSATION_MARK).values_list(*_SIGNALS_COLUMNS).order_by("pk")[:1]
+
+
+def _signals_row(conversation_id: int) -> dict[str, Any] | None:
+    # resolved_at is only compared with None, so its raw value (text on SQLite) is enough here.
+    row = _prepared(Conversation, _signals_query, {_CONVERSATION_MARK: conversation_id})
+    return None if row is None else dict(zip(_SIGNALS_COLUMNS, row, strict=True))
+
+
+def _signals(conversation_id: int, row: dict[str, Any]) -> list[dict[str, Any]]:
     signals = []
     if row["agent_read_seq"]:
         signals.append({"type": "read", "conversation": conversation_id, "seq": row["agent_read_seq"]})

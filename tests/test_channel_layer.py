@@ -225,3 +225,29 @@ async def test_it_leaves_a_group_on_discard(layer):
     assert await nothing_for(layer, "c1")
     assert await received(layer, "c2") == {"type": "event"}
     assert layer.channel_groups == {"c2": {"room"}}
+
+
+async def test_a_receive_cancelled_after_its_wake_up_passes_the_message_on(layer):
+    first = asyncio.create_task(layer.receive("c1"))
+    second = asyncio.create_task(layer.receive("c1"))
+    await asyncio.sleep(0)  # both wait on the channel
+
+    await layer.send("c1", {"type": "only one"})
+    first.cancel()  # woken by the send, cancelled before it ran: asyncio.Queue's case too
+
+    assert await asyncio.wait_for(second, timeout=5) == {"type": "only one"}
+    assert first.cancelled()
+    assert "c1" not in layer.channels
+
+
+async def test_it_hands_out_messages_in_order_and_forgets_a_drained_channel(layer):
+    for n in range(3):
+        await layer.send("c1", {"type": "event", "n": n})
+
+    assert [(await received(layer, "c1"))["n"] for _ in range(3)] == [0, 1, 2]
+    assert "c1" not in layer.channels
+    waiting = asyncio.create_task(layer.receive("c1"))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+    assert "c1" not in layer.channels  # a cancelled wait leaves nothing behind

@@ -188,8 +188,10 @@ class VisitorConsumer(JsonFrameConsumer):
             await self.send_json({"type": "synced", "conversation": self.conversation_id, "seq": reached})
             return
         # A hello replays everything after last_seq, whatever this socket sent before: the client may have
-        # dropped it (after a reset, say).
-        self._delivered().reset(self.conversation_id)
+        # dropped it (after a reset, say). A socket that has sent nothing has no record to forget, and
+        # keeps none until it sends (most idle sockets never do).
+        if self.delivered is not None:
+            self.delivered.reset(self.conversation_id)
         if self.conversation_id is not None:
             # One database call for the first batch and the signals (read position, an unanswered survey:
             # live events this socket may have missed); more batches only after a long absence.
@@ -363,7 +365,7 @@ def _receive(envelope: InboundEnvelope) -> dict:
 
 
 def _resume(conversation_id: int, after: int) -> tuple[list[dict], list[dict]]:
-    return history.public_entries_after(conversation_id, after), history.visitor_signals(conversation_id)
+    return history.visitor_resume(conversation_id, after)
 
 
 def _identify(inbox_id: int, visitor_id: str, content: dict) -> dict:

@@ -31,6 +31,26 @@ if _DIR:
                 with open(done + ".tmp", "w") as f:
                     f.write(f"{collected} {time.perf_counter() - started:.6f}")
                 os.replace(done + ".tmp", done)
+            trace = os.path.join(_DIR, f"{pid}.trace")
+            if os.path.exists(trace):
+                _trace(trace)
+
+    def _trace(request: str) -> None:
+        """bench/socket_memory.py: ``start FRAMES`` starts tracemalloc; ``dump PATH`` collects, then writes
+        a snapshot to PATH. Answered with ``<pid>.trace-done``."""
+        import tracemalloc
+
+        with open(request) as f:
+            verb, argument = f.read().split(maxsplit=1)
+        os.unlink(request)
+        if verb == "start":
+            tracemalloc.start(int(argument))
+        else:
+            gc.collect()
+            tracemalloc.take_snapshot().dump(argument)
+        done = request + "-done"
+        open(done + ".tmp", "w").close()
+        os.replace(done + ".tmp", done)
 
     def _start() -> None:
         threading.Thread(target=_watch, name="bench-gc", daemon=True).start()

@@ -7,7 +7,8 @@ into the model its type declares (contact_center/lib/schema.py) before a handler
 
 A channel layer forgets a group membership `group_expiry` seconds (a day by default) after it was
 made, silently: a console left open over a weekend would stop hearing events. Sockets renew their
-memberships well before that, so a socket that is open is a socket that hears.
+memberships well before that, so a socket that is open is a socket that hears. One task per event loop
+(and interval) renews them all: a sleeping task per socket was about 1 KiB of every idle socket.
 
 When thousands of sockets close at once (a deploy, a network blip), their group_discard calls each
 want a Redis connection; redis-py's pool refuses the command past `max_connections` and the membership
@@ -18,6 +19,7 @@ every membership is cleaned up.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 
 import orjson
@@ -25,6 +27,8 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from contact_center.lib.schema import Frame, HostileInput, parse_frame, parse_json
+
+logger = logging.getLogger(__name__)
 
 # A frame over MAX_FRAME_CHARS is answered with bad_frame and the socket stays open. The server
 # (daphne, through autobahn) reads messages of up to MAX_MESSAGE_BYTES of UTF-8, which holds any
@@ -39,6 +43,8 @@ GROUP_RENEW_SECONDS = 6 * 3600
 MEMBERSHIP_CONCURRENCY = 32
 
 _membership_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+# Per event loop, per renewal interval: the sockets with memberships to renew, and the task renewing them.
+_renewals: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, _Renewal]] = weakref.WeakKeyDictionary()
 
 
 def _membership_gate() -> asyncio.Semaphore:
@@ -48,6 +54,47 @@ def _membership_gate() -> asyncio.Semaphore:
     if gate is None:
         gate = _membership_gates[loop] = asyncio.Semaphore(MEMBERSHIP_CONCURRENCY)
     return gate
+
+
+class _Renewal:
+    __slots__ = ("sockets", "task")
+
+    def __init__(self):
+        self.sockets: dict[JsonFrameConsumer, None] = {}  # ordered, so renewals follow the joins
+        self.task: asyncio.Task | None = None
+
+
+def _start_renewing(consumer: JsonFrameConsumer) -> None:
+    loop = asyncio.get_running_loop()
+    interval = consumer.group_renew_seconds
+    renewal = _renewals.setdefault(loop, {}).setdefault(interval, _Renewal())
+    renewal.sockets[consumer] = None
+    if renewal.task is None:
+        renewal.task = loop.create_task(_renew(renewal, interval))
+
+
+def _stop_renewing(consumer: JsonFrameConsumer) -> None:
+    renewal = _renewals.get(asyncio.get_running_loop(), {}).get(consumer.group_renew_seconds)
+    if renewal is None or renewal.sockets.pop(consumer, False) is False:
+        return
+    if not renewal.sockets and renewal.task is not None:
+        # Cancelled, not awaited: awaiting it would also swallow a cancellation of the caller.
+        renewal.task.cancel()
+        renewal.task = None
+
+
+async def _renew(renewal: _Renewal, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        for consumer in list(renewal.sockets):
+            for group in list(consumer.live_groups):
+                # group_add on a member only moves its expiry forward.
+                try:
+                    async with _membership_gate():
+                        await consumer.channel_layer.group_add(group, consumer.channel_name)
+                except Exception:
+                    # One failed renewal (Redis away) must not end the others'; the next round retries.
+                    logger.exception("renewing %s's membership of %s failed", consumer.channel_name, group)
 
 
 def bad_frame(message: str, **extra) -> dict:
@@ -64,7 +111,6 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
 
     async def websocket_connect(self, message):
         self.live_groups: list[str] = []
-        self._renewer: asyncio.Task | None = None
         await super().websocket_connect(message)
 
     async def dispatch(self, message):
@@ -91,8 +137,7 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
         # Listed before they are joined: should one add fail, disconnect still discards them all.
         self.live_groups.extend(groups)
         await asyncio.gather(*(add(group) for group in groups))
-        if self._renewer is None:
-            self._renewer = asyncio.create_task(self._renew_groups())
+        _start_renewing(self)
 
     async def leave_group(self, group: str):
         if group in self.live_groups:
@@ -100,19 +145,8 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
         async with _membership_gate():
             await self.channel_layer.group_discard(group, self.channel_name)
 
-    async def _renew_groups(self):
-        while True:
-            await asyncio.sleep(self.group_renew_seconds)
-            for group in list(self.live_groups):
-                # group_add on a member only moves its expiry forward.
-                async with _membership_gate():
-                    await self.channel_layer.group_add(group, self.channel_name)
-
     async def disconnect(self, code):
-        if self._renewer is not None:
-            # Cancelled, not awaited: awaiting it under suppress(CancelledError) would also swallow a
-            # cancellation of this consumer, which then never ends (a hung event loop on shutdown).
-            self._renewer.cancel()
+        _stop_renewing(self)
         for group in self.live_groups:
             async with _membership_gate():
                 await self.channel_layer.group_discard(group, self.channel_name)

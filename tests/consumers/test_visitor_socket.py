@@ -7,6 +7,7 @@ from channels.db import database_sync_to_async
 from django.core import signing
 from django.test import override_settings
 
+from contact_center import history
 from contact_center.actions.replies import do_add_note, do_send_reply
 from contact_center.models import Inbox, TimelineEntry
 from tests.consumers import WAIT, close_code, deliver_outbox, hello, open_visitor, receive_until, send, visitor_socket
@@ -265,6 +266,23 @@ async def test_it_replays_nothing_to_a_visitor_who_is_up_to_date(website, alice)
     assert ready == {"type": "ready", "conversation": conversation_id}
     assert await communicator.receive_nothing()
     await communicator.disconnect()
+
+
+async def test_it_reads_no_entries_for_a_hello_that_holds_them_all(website, alice, monkeypatch):
+    conversation_id = await write_three_and_get_a_reply(website, alice)
+    reads = []
+    real = history.public_entries_after
+    monkeypatch.setattr(history, "public_entries_after", lambda *args: reads.append(args) or real(*args))
+
+    up_to_date = await open_visitor(website, "vera")
+    assert await hello(up_to_date, last_seq=4) == ([], {"type": "ready", "conversation": conversation_id})
+    behind = await open_visitor(website, "vera")
+    replayed, _ = await hello(behind, last_seq=3)
+
+    assert reads == [(conversation_id, 3)]  # the conversation's last public seq said there was nothing after 4
+    assert [m["seq"] for m in replayed] == [4]
+    await up_to_date.disconnect()
+    await behind.disconnect()
 
 
 async def test_it_fills_a_gap_on_sync_and_ends_with_synced_not_ready(website, alice):
