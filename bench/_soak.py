@@ -73,6 +73,16 @@ def redis_group_members(redis_url: str, prefix: str) -> int:
         client.close()
 
 
+def redis_group_subscriptions(redis_url: str, prefix: str) -> int:
+    """Groups under ``prefix`` that some process subscribes to (Parley's layer keeps memberships in each
+    process and subscribes to a group while any of its sockets is in it: 0 once every socket is gone)."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return len(client.pubsub_channels(f"{prefix}:group:*"))
+    finally:
+        client.close()
+
+
 async def _no_handshake(ws: ClientConnection) -> None:
     pass
 
@@ -177,9 +187,10 @@ class ParleySoak:
 
     def members(self) -> int | None:
         # The in-memory layer lives inside the server process: nothing outside it can count its groups.
+        # On Redis, the groups the server subscribes to (D20), not one count per socket as for the anchor.
         if self.backend != "services":
             return None
-        return redis_group_members(self.redis_url, self.stack.env["PARLEY_CHANNEL_PREFIX"])
+        return redis_group_subscriptions(self.redis_url, self.stack.env["PARLEY_CHANNEL_PREFIX"])
 
     def logs(self) -> str:
         return self.stack.logs() if self.stack else ""

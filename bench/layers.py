@@ -12,8 +12,9 @@ message on it (this process's CPU time, so a busy machine does not inflate it), 
 ``--batch`` calls. Then fan-out: ``--fanout`` consumers in one group, one ``group_send``, time until every
 consumer has it, as deliveries/s (median of ``--rounds``). Also Parley's whole-layer sweep (once per 5 s).
 
-On Redis (``--redis-url``, loopback only), Channels' ``RedisChannelLayer`` (core, Parley's settings today)
-against ``RedisPubSubChannelLayer`` (pubsub), both with Parley's connection options: with
+On Redis (``--redis-url``, loopback only), Channels' ``RedisChannelLayer`` (core, Parley's layer until
+issue 11) and ``RedisPubSubChannelLayer`` (pubsub) against Parley's ``RedisEventsLayer``
+(contact_center/redis_channel_layer.py), all with Parley's connection options: with
 ``--redis-channels`` consumers parked, the wall time of one ``group_send`` to the probe's group, the
 wall time from that ``group_send`` until the probe's consumer has the message (a round trip through
 Redis), and fan-out as above. CPU of this process and of the Redis server per fan-out delivery. Each
@@ -184,7 +185,9 @@ def redis_layers(url: str, prefix: str) -> dict:
     from channels_redis.pubsub import RedisPubSubChannelLayer
     from redis import exceptions as redis_errors
 
-    # Parley's options (contact_center/settings.py), for both.
+    from contact_center.redis_channel_layer import RedisEventsLayer
+
+    # Parley's options (contact_center/settings.py), for all three.
     host = {
         "address": url,
         "socket_timeout": 15,
@@ -194,6 +197,7 @@ def redis_layers(url: str, prefix: str) -> dict:
     return {
         "redis core": lambda: RedisChannelLayer(hosts=[host], prefix=prefix + "core", capacity=CAPACITY, expiry=30),
         "redis pubsub": lambda: RedisPubSubChannelLayer(hosts=[host], prefix=prefix + "pubsub"),
+        "parley redis": lambda: RedisEventsLayer(hosts=[host], prefix=prefix + "parley", capacity=CAPACITY, expiry=30),
     }
 
 
@@ -226,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--redis-channels", type=int, default=2000, help="parked consumers on Redis (default 2000)")
     parser.add_argument("--skip-redis", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true", help="only the Redis layers")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     before = loadavg()
@@ -235,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         "stock in-memory": lambda: InMemoryChannelLayer(capacity=CAPACITY),
         "parley in-process": lambda: InProcessChannelLayer(capacity=CAPACITY),
     }
+    if args.skip_memory:
+        layers, sizes = {}, []
     print("\nIn memory: CPU per call on a probe channel, with N other channels parked in receive (each in a group)")
     print(f"{'layer':<18} {'N':>7} {'group_send us':>14} {'receive us':>11}")
     for size in sizes:

@@ -18,8 +18,9 @@ Run from the repository root (it starts every server itself, on loopback ports):
 3. Connection soak, one system after another, each alone: N idle sockets on one server process, the
    client offering permessage-deflate as browsers do (bench/_soak.py): server RSS per socket, connects
    per second (Parley: authenticated with a visitor token, visitor groups joined, ``hello`` to ``ready``),
-   then all closed at once: errors on either side, and group memberships left behind (counted in Redis;
-   the in-memory layer of the embedded default cannot be seen from outside its process).
+   then all closed at once: errors on either side, and group memberships left behind (counted in Redis:
+   per socket for the channels-redis anchor, groups subscribed for Parley's pub/sub layer; the in-memory
+   layer of the embedded default cannot be seen from outside its process).
 
 A summary table and the goals go to stdout; progress to stderr; everything to var/bench/widget-<time>.json.
 """
@@ -394,8 +395,8 @@ def summary(report: dict) -> str:
             "accepted permessage-deflate; idle cpu = server CPU while the sockets were held idle (% of one "
             "core); gc n = the server's collections while opening and idle, gc max = its longest pause (ms, wall "
             "clock; 0 = none of 1 ms or more), gc cpu = the most CPU one collection took (beyond it, a pause "
-            "waited for a core on a busy machine); members = group members in Redis while open, left = after all "
-            "closed; tb = tracebacks in the server log"
+            "waited for a core on a busy machine); members = group members in Redis while open "
+            "(Parley on Redis: groups subscribed), left = after all closed; tb = tracebacks in the server log"
         )
         for r in soak:
             if r["kind"] != "parley" or "failed" in r:

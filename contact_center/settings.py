@@ -178,18 +178,18 @@ if REDIS_URL:
 
     if urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
         raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} must be a redis://, rediss:// or unix:// URL")
+    # Events to sockets over pub/sub, the outbox's wake-ups on lists (contact_center/redis_channel_layer.py).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "contact_center.redis_channel_layer.RedisEventsLayer",
             "CONFIG": {
-                # Every consumer waits on a blocking BZPOPMIN of 5 s. redis-py 8 made reads time out
-                # after 5 s by default, which killed each idle socket (1011) every 5 s
-                # (django/channels_redis#422): give reads a bound above the blocking wait instead.
-                # After Redis restarts, every pooled connection is dead and redis-py (no retries by
-                # default) failed the next command on each: a handshake refused or an event dropped
-                # while Redis was already back. Retry once on a fresh connection instead.
-                # The pool refuses (does not wait for) a command past max_connections; 100 by default,
-                # which a burst of group_send calls from busy actions can reach. Redis allows 10,000.
+                # For the connections that publish and that wait on lists (the subscriber connection
+                # has no read timeout). The outbox worker waits on a blocking BZPOPMIN of 5 s; redis-py 8
+                # made reads time out after 5 s by default (django/channels_redis#422): give reads a bound
+                # above the blocking wait instead. After Redis restarts, every pooled connection is dead
+                # and redis-py (no retries by default) failed the next command on each: retry once on a
+                # fresh connection. The pool refuses (does not wait for) a command past max_connections;
+                # 100 by default, which a burst of publishes from busy actions can reach.
                 "hosts": [
                     {
                         "address": REDIS_URL,
@@ -199,14 +199,11 @@ if REDIS_URL:
                     }
                 ],
                 "prefix": env.get_str("PARLEY_CHANNEL_PREFIX") or "parley",
-                # Consoles of busy agents receive bursts; a full channel drops events, which is
-                # harmless (clients resume from the database) but worth keeping rare.
+                # Each socket's queue in its process. Consoles of busy agents receive bursts; a full
+                # channel drops events, which is harmless (clients resume from the database) but worth
+                # keeping rare.
                 "capacity": 1000,
-                # But every socket of a process shares one Redis list ("specific.<process>!"), whose
-                # capacity is that of its channels: 1,000 for 10,000 sockets dropped events whenever the
-                # process fell a second behind (bench/chat_latency.py at 200 messages/s). Each socket's
-                # own buffer in the process stays at "capacity"; "expiry" bounds what Redis holds.
-                "channel_capacity": {"specific.*": 100_000},
+                # How long a wake-up waits in its Redis list for the outbox worker.
                 "expiry": 30,
             },
         }
@@ -367,6 +364,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"lost_subscriber": {"()": "contact_center.redis_channel_layer.SkipSocketsClosedForALostSubscriber"}},
     "root": {"handlers": ["console"], "level": env.get_choice("LOG_LEVEL", "INFO", LOG_LEVELS)},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "daphne.server": {"level": "WARNING", "filters": ["lost_subscriber"]},
+        "django.channels.server": {"level": "WARNING"},
+    },
 }

@@ -1,8 +1,9 @@
 """The Redis channel layer as settings configure it, under a real `manage.py serve` and a real Redis.
 
-Every consumer waits on the layer with a blocking BZPOPMIN of 5 s. redis-py 8 made socket reads time out
-after 5 s by default, which closed every idle socket with 1011 (django/channels_redis#422); settings give
-reads a longer bound. This holds a socket idle past that point.
+redis-py 8 made socket reads time out after 5 s by default, which once closed every idle socket with 1011
+(django/channels_redis#422, when consumers waited on a blocking BZPOPMIN of 5 s). Sockets now wait on the
+layer's pub/sub subscriber, which must not time out at all while nothing happens: this holds a socket idle
+past that point.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import websockets
 from tests.support.live import LiveStack
 from tests.support.services import needs_redis, redis_url
 
-# Longer than channels-redis's 5 s blocking wait, so at least one wait ends while the socket is idle.
+# Longer than redis-py's default read timeout.
 IDLE_SECONDS = 7
 
 
@@ -67,22 +68,17 @@ BACKLOG = 1500
 
 @needs_redis()
 def test_a_process_keeps_a_backlog_beyond_one_channels_capacity(tmp_path):
-    """channels-redis keeps every socket of a process in one Redis list and gives that list the capacity of
-    a channel: with 1,000 for all of a process's sockets, a process a second behind lost events. As settings
-    configure it, the shared list holds far more, while each socket's own buffer keeps the capacity."""
-    from channels_redis.core import RedisChannelLayer
+    """channels-redis' core layer kept every socket of a process in one Redis list with the capacity of one
+    channel, so a process a second behind lost events. As settings configure the layer, each socket has a
+    queue of its own: a backlog over many sockets of a process is kept whole."""
+    from django.utils.module_loading import import_string
 
     from tests.test_settings import configured
 
-    config = configured(tmp_path, DEBUG="1", REDIS_URL=redis_url())["layer_config"]
+    found = configured(tmp_path, DEBUG="1", REDIS_URL=redis_url())
+    config = {**found["layer_config"], "prefix": f"test-backlog-{os.getpid()}"}
     assert config["capacity"] < BACKLOG
-    layer = RedisChannelLayer(
-        hosts=[redis_url()],
-        prefix=f"test-backlog-{os.getpid()}",
-        capacity=config["capacity"],
-        channel_capacity=config.get("channel_capacity"),
-        expiry=config["expiry"],
-    )
+    layer = import_string(found["layer_backend"])(**config)
     assert asyncio.run(_delivered_after_backlog(layer)) == BACKLOG
 
 
@@ -99,7 +95,7 @@ async def _delivered_after_backlog(layer) -> int:
             try:
                 await asyncio.wait_for(layer.receive(channel), timeout=2)
             except TimeoutError:
-                break  # a full list refuses the latest events: the rest are missing too
+                break
             delivered += 1
         return delivered
     finally:

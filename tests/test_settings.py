@@ -250,7 +250,7 @@ def test_it_uses_the_in_memory_channel_layer_without_redis(tmp_path):
 def test_it_uses_redis_for_the_channel_layer_from_redis_url(tmp_path):
     found = configured(tmp_path, DEBUG="1", REDIS_URL="redis://cache.internal:6380/2", PARLEY_CHANNEL_PREFIX="blue")
 
-    assert found["layer_backend"] == "channels_redis.core.RedisChannelLayer"
+    assert found["layer_backend"] == "contact_center.redis_channel_layer.RedisEventsLayer"
     [host] = found["layer_config"]["hosts"]
     assert host["address"] == "redis://cache.internal:6380/2"
     assert found["layer_config"]["prefix"] == "blue"

@@ -27,6 +27,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from contact_center.lib.schema import Frame, HostileInput, parse_frame, parse_json
+from contact_center.redis_channel_layer import SubscriberLost
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,17 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
     # Frame type -> its declared model (widget/frames.py, contact_center/frames.py); nothing else is read.
     frames: dict[str, type[Frame]] = {}
     group_renew_seconds = GROUP_RENEW_SECONDS
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        except SubscriberLost:
+            # The Redis layer lost events meant for this socket: leave as a disconnect would (presence,
+            # memberships), then fail, so that daphne closes the socket with 1011 (an application may
+            # only send 1000 or 3000-4999) and the client resumes from the database. Settings keep
+            # daphne from logging a traceback for each socket; the layer logged the loss once.
+            await self.disconnect(1011)
+            raise
 
     async def websocket_connect(self, message):
         self.live_groups: list[str] = []

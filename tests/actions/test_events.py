@@ -19,7 +19,7 @@ EVENT = {"type": "entry.created", "entry": {"id": 1}}
 # A Redis nobody listens on (port 1 on loopback refuses connections): a channel layer that is down.
 DOWN_LAYER = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "contact_center.redis_channel_layer.RedisEventsLayer",
         "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:1/0", "socket_connect_timeout": 1}]},
     }
 }

@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tests.integration import DEMO_PASSWORD, DEMO_USERNAME, LIVE, seed_demo, stored_messages
 from tests.support.clients import AgentClient, VisitorClient
-from tests.support.live import LiveStack, free_port, wait_for_port
-from tests.support.services import needs_redis_binary, redis_server_binary
+from tests.support.live import LiveStack
+from tests.support.services import PrivateRedis, needs_redis_binary
 
 # Bound on reconnecting after Redis returns (client backoff is at most 2 s) and on the outbox worker's
 # retry of a reply that failed while Redis was down. A liveness bound, not a performance claim.
@@ -106,28 +104,6 @@ async def _reconnect_once_redis_is_back(redis: PrivateRedis, base: str, inbox_ke
 
 
 # --- the scenario -------------------------------------------------------------------------------------
-
-
-class PrivateRedis:
-    """A redis-server of this test's own, on a fixed loopback port so it can come back at the same address."""
-
-    def __init__(self, workdir: Path):
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        # No persistence: it comes back empty, as a replaced Redis would.
-        options = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen([redis_server_binary(), *options], cwd=self.workdir, stdout=subprocess.DEVNULL)
-        wait_for_port(self.port, timeout=10, proc=self.process)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        self.process = None
 
 
 @dataclass
