@@ -32,6 +32,7 @@ class Command(BaseCommand):
         chosen = {r.strip() for r in roles.split(",") if r.strip()}
         if not chosen or chosen - ROLES:
             raise CommandError(f"--roles takes a comma-separated subset of {sorted(ROLES)}, not {roles!r}")
+        self._checkpoint_sqlite_in_the_background()
         if "web" in chosen:
             self._serve_web(host, port, with_worker="worker" in chosen, demo_banner=demo_banner)
         else:
@@ -83,6 +84,18 @@ class Command(BaseCommand):
             proxy_forwarded_proto_header="X-Forwarded-Proto" if trust_proxy else None,
             verbosity=0,
         ).run()
+
+    def _checkpoint_sqlite_in_the_background(self):
+        """On SQLite, checkpoints run on a thread of their own, never inside a write
+        (contact_center/sqlite_checkpoints.py)."""
+        from django.db import connection
+
+        from contact_center.sqlite_checkpoints import BackgroundCheckpoints
+
+        if connection.vendor == "sqlite":
+            # Opened before (system checks) with automatic checkpoints: reopened without them when next used.
+            connection.close()
+            BackgroundCheckpoints(connection.settings_dict["NAME"]).start()
 
     def _tune_gc(self, tuning: bool, stats_file: str | None):
         """Everything loaded by now lives as long as the process: frozen out of every later collection,
