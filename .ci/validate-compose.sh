@@ -12,7 +12,8 @@ version="$("$compose" version)"   # not piped into head: SIGPIPE would fail the 
 echo "${version%%$'\n'*}"
 
 # Keep the caller's environment and any local .env out of the check: only the example counts.
-unset PARLEY_PUBLIC_BASE_URL PARLEY_ALLOWED_HOSTS PARLEY_HTTP_PORT PARLEY_VERSION PARLEY_SECRETS_DIR LOG_LEVEL
+unset PARLEY_PUBLIC_BASE_URL PARLEY_ALLOWED_HOSTS PARLEY_HTTP_PORT PARLEY_VERSION PARLEY_SECRETS_DIR LOG_LEVEL \
+  PARLEY_MAIL_FROM TWILIO_ACCOUNT_SID TWILIO_API_URL
 empty_env="$(mktemp)"
 trap 'rm -f "$empty_env"' EXIT
 

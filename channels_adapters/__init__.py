@@ -1,1 +1,5 @@
-"""One package per channel (email, sms, voice), each shaped like its siblings: see docs/architecture.md."""
+"""One package per channel, each shaped like its siblings: see docs/architecture.md.
+
+Built: ``email`` (outgoing mail over SMTP) and ``sms`` (Twilio, in and out); the widget lives in the
+top-level ``widget`` package. Planned, not here yet: inbound email, WhatsApp and voice.
+"""

@@ -3,6 +3,8 @@
 #   secret_key          Django's SECRET_KEY (read through SECRET_KEY_FILE)
 #   postgres_password   the PostgreSQL password (read by the postgres image through POSTGRES_PASSWORD_FILE)
 #   database_url        postgres://parley:<that password>@postgres:5432/parley (DATABASE_URL_FILE)
+#   smtp_url            empty: SMTP_URL (SMTP_URL_FILE), outgoing email; write yours into it
+#   twilio_auth_token   empty: TWILIO_AUTH_TOKEN (TWILIO_AUTH_TOKEN_FILE), SMS; write yours into it
 # Usage: deploy/make-secrets.sh [directory]   (default: deploy/secrets, or $PARLEY_SECRETS_DIR)
 #
 # The directory is private (0700) on the host; the files in it are world-readable (0444) because
@@ -35,3 +37,7 @@ else
   [ -e "$dir/database_url" ] || { echo "error: $dir/database_url is missing but postgres_password exists" >&2; exit 1; }
   echo "kept    $dir/database_url"
 fi
+# Compose refuses to start without a secret's file, so the optional channels get empty ones (empty is
+# off); run this again after an upgrade to create those a newer docker-compose.yml mounts.
+write smtp_url ""
+write twilio_auth_token ""
