@@ -355,6 +355,9 @@ if PARLEY_KB_ARTICLE_URL and (
     )
 # Only behind a proxy that overwrites X-Forwarded-For: otherwise a client picks its own address.
 PARLEY_TRUST_X_FORWARDED_FOR = env.get_bool("PARLEY_TRUST_X_FORWARDED_FOR", default=False)
+# (username, password) the sign-in page shows. Not an environment variable: only `manage.py serve
+# --demo-banner` (`make run`) sets it, so that no real deployment can print a password by mistake.
+PARLEY_DEMO_LOGIN: tuple[str, str] | None = None
 # Attachment links in message payloads are signed and stop working after this many seconds.
 PARLEY_ATTACHMENT_URL_MAX_AGE = env.get_int("PARLEY_ATTACHMENT_URL_MAX_AGE", 60 * 60 * 24, minimum=60)
 

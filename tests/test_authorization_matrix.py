@@ -609,6 +609,9 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
             MEDIA_ROOT=tmp_path_factory.mktemp("media"),
             # Twilio is configured, so its webhooks check signatures (without a token they refuse everything).
             PARLEY_TWILIO={**settings.PARLEY_TWILIO, "auth_token": "twilio-token", "account_sid": "AC123"},
+            # Mail can go out, so the transcript answers by who asks (without it, 503 for everyone). No
+            # worker runs here: nothing is sent.
+            PARLEY_SMTP={"url": "smtp://127.0.0.1:1", "mail_from": "help@shop.example"},
         ),
         transaction.atomic(),
     ):

@@ -12,7 +12,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from contact_center import history
-from contact_center.actions.offline import check_reply_email, do_leave_offline_message, do_send_transcript
+from contact_center.actions.offline import (
+    check_reply_email,
+    do_leave_offline_message,
+    do_send_transcript,
+    mail_can_go_out,
+)
 from contact_center.actions.replies import check_body
 from contact_center.actions.visitors import check_page
 from contact_center.lib import payloads
@@ -110,11 +115,14 @@ def offline_message(request: HttpRequest) -> JsonResponse:
 def transcript(request: HttpRequest) -> JsonResponse:
     """``{"token", "email"}`` -> 202 ``{"queued": true}``: the conversation's public messages go to
     ``email``. 400 when the address is bad or there is nothing to send; 429 past
-    ``PARLEY_RATE_LIMITS["transcripts_per_visitor"]``."""
+    ``PARLEY_RATE_LIMITS["transcripts_per_visitor"]``; 409 while no mail can go out (a frame loaded
+    before the operator took ``SMTP_URL`` away still offers it)."""
     try:
         data, claim, inbox_id = _visitor(request, bodies.Transcript)
     except _Refused as refused:
         return refused.response
+    if not mail_can_go_out():
+        return JsonResponse({"error": "transcripts by email are not available"}, status=409)
     try:
         email = check_reply_email(data.get("email"))
     except ValidationError as exc:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from contact_center import security_headers
 from contact_center.actions.attachments import upload_limits
 from contact_center.actions.customers import prechat_config
+from contact_center.actions.offline import mail_can_go_out
 from contact_center.lib.origins import format_origin, parse_origin
 from contact_center.lib.schema import parse_json_body
 from contact_center.models import Inbox
@@ -63,6 +64,9 @@ def frame(request: HttpRequest, public_key: str) -> HttpResponse:
     config["prechat"] = prechat_config(inbox)
     # For the composer's first check of a file; the upload endpoint decides.
     config["attachments"] = upload_limits(inbox).public()
+    # "Email me the transcript" only where the mail can go out: a promise the outbox cannot keep is worse
+    # than no button.
+    config["transcript"] = mail_can_go_out()
     nonce = security_headers.new_nonce()
     context = {"inbox": inbox, "look": look, "config": config, "style_nonce": nonce}
     response = render(request, "widget/frame.html", context)

@@ -8,6 +8,7 @@ address sends them mail at most; it shows the visitor nothing of theirs.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -18,6 +19,12 @@ from contact_center.history import visitor_conversation
 from contact_center.lib.envelope import InboundEnvelope, Sender
 from contact_center.lib.identity import normalize_identity
 from contact_center.models import Inbox, TimelineEntry
+
+
+def mail_can_go_out() -> bool:
+    """Whether this Parley is set up to send email (``SMTP_URL`` and ``PARLEY_MAIL_FROM``). Without it
+    a transcript would wait in the outbox for ever: the widget does not offer one (docs/widget.md)."""
+    return bool(settings.PARLEY_SMTP["url"] and settings.PARLEY_SMTP["mail_from"])
 
 
 def check_reply_email(value) -> str:

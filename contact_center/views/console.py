@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import render
 
@@ -21,7 +24,7 @@ from contact_center.actions.customer_profile import account_owners
 from contact_center.lib import payloads
 from contact_center.lib.responses import FastJsonResponse
 from contact_center.lib.schema import parse_query
-from contact_center.models import Company, Customer, Inbox, Team
+from contact_center.models import Company, Customer, Inbox, Team, TimelineEntry
 from contact_center.views import queries
 from kb import search as kb_search
 
@@ -29,13 +32,17 @@ from kb import search as kb_search
 @login_required
 def index(request: HttpRequest):
     # The list filters' choices: what this agent can narrow a list to.
+    inboxes = list(visible_inboxes(request.user).order_by("name", "pk"))
+    # Only channels with an inbox this agent sees: a kind nothing can arrive in yet (WhatsApp, voice)
+    # would be a filter that always lists nothing. The list's own query still accepts every kind.
+    kinds = {inbox.kind for inbox in inboxes}
     return render(
         request,
         "console/index.html",
         {
-            "inboxes": visible_inboxes(request.user).order_by("name", "pk"),
+            "inboxes": inboxes,
             "teams": Team.objects.order_by("name"),
-            "channels": Inbox.Kind.choices,
+            "channels": [(value, name) for value, name in Inbox.Kind.choices if value in kinds],
             # The reply box's "Knowledge base" button: only when articles have an address to link.
             "kb_links": kb_search.links_enabled(),
         },
@@ -100,8 +107,11 @@ def conversation_entries(request: HttpRequest, conversation_id: int) -> JsonResp
     entries = history.entries_before(conversation.pk, before)
     at_the_start = bool(entries) and entries[0]["seq"] == 1
     # Older than this conversation: the customer's timeline, from this cursor (None until the page
-    # reaches the conversation's first entry).
-    earlier = history.customer_cursor_before(entries[0]) if at_the_start else None
+    # reaches the conversation's first entry, and None when there is nothing older the agent may see:
+    # "Earlier conversations" is offered only when it leads somewhere).
+    earlier = None
+    if at_the_start and _has_entries_before(request.user, entries[0]):
+        earlier = history.customer_cursor_before(entries[0])
     if before is not None:
         # Scrolling back: the thread already holds the conversation and its menus, only entries are new.
         return FastJsonResponse({"entries": entries, "earlier": earlier})
@@ -134,6 +144,19 @@ def conversation_entries(request: HttpRequest, conversation_id: int) -> JsonResp
             "reply_options": reply_via.reply_options(request.user, conversation),
         }
     )
+
+
+def _has_entries_before(agent, entry: dict) -> bool:
+    """Whether the customer of ``entry`` (an agent payload) has an entry older than it, in the order of
+    ``history.customer_entries_before``, in an inbox ``agent`` may see. One query, on the customer's
+    (customer, created_at, id) index."""
+    at = datetime.fromisoformat(entry["created_at"])
+    older = TimelineEntry.objects.filter(customer_id=entry["customer"], created_at__lte=at).filter(
+        Q(created_at__lt=at) | Q(pk__lt=entry["id"])
+    )
+    if not agent.sees_every_inbox:
+        older = older.filter(inbox__in=visible_inboxes(agent))
+    return older.exists()
 
 
 @login_required

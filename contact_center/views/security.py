@@ -58,7 +58,7 @@ def sign_in(request: HttpRequest):
     """Step one: username and password, after the throttle allows a try. An agent with two-factor goes on
     to step two (``sign_in_code``) without being signed in yet."""
     next_url = request.POST.get("next") or request.GET.get("next")
-    context = {"next": _next_url(request, next_url), "username": ""}
+    context = {"next": _next_url(request, next_url), "username": "", "demo_login": settings.PARLEY_DEMO_LOGIN}
     if request.method != "POST":
         return render(request, "registration/login.html", context)
     username = _field(request, "username", security.USERNAME_MAX)

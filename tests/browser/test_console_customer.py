@@ -61,3 +61,26 @@ def test_an_agent_edits_the_customer_and_another_agents_open_panel_shows_it_live
     expect(sams.get_by_role("button", name="Remove buyer@harbour.example")).to_be_hidden()
     panel.get_by_role("button", name="Remove buyer@harbour.example").click()
     expect(sams.get_by_role("listitem").filter(has_text="buyer@harbour.example")).to_have_count(0)
+
+
+def test_the_panels_list_of_the_customers_conversations_follows_a_resolve_live(stack, people):
+    question = "Is the blue jacket waterproof?"
+    _, _, dana = start_conversation(stack, people, question)
+    customer = customer_name_of(stack, question)
+    sam = people.new_page()
+    sign_in_as(sam, *SAM)
+    conversation_list(sam).filter(has_text=customer).click()
+    danas = dana.get_by_role("complementary", name="Customer").locator("#customer-conversations")
+    sams = sam.get_by_role("complementary", name="Customer").locator("#customer-conversations")
+    expect(danas.get_by_role("button")).to_have_count(1)
+    expect(danas.get_by_role("button")).to_contain_text("open")
+    expect(sams.get_by_role("button")).to_contain_text("open")
+
+    dana.get_by_role("button", name="Resolve").click()
+
+    # Neither the agent who resolved it nor a colleague with it open reloads to see it resolved.
+    expect(danas.get_by_role("button")).to_contain_text("resolved")
+    expect(sams.get_by_role("button")).to_contain_text("resolved")
+    dana.get_by_role("button", name="Reopen").click()
+    expect(sams.get_by_role("button")).to_contain_text("open")
+    expect(sams.get_by_role("button")).not_to_contain_text("resolved")

@@ -55,6 +55,8 @@ def test_an_agent_reads_back_into_the_customers_earlier_conversation_and_merges_
 ):
     question = "Is my replacement parcel on its way?"
     visitor, widget, dana = start_conversation(stack, people, question)
+    # A first-time customer: nothing earlier to offer.
+    expect(dana.get_by_role("button", name="Earlier conversations")).to_be_hidden()
     customer = customer_name_of(stack, question)
     give_an_earlier_conversation(stack, question)
     sam = people.new_page()

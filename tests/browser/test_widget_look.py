@@ -317,3 +317,5 @@ def test_it_shows_the_agents_picture_beside_their_replies_and_initials_without_o
     pictured = widget_message(widget, "Dana here, with a picture.").locator("img.agent-avatar")
     expect(pictured).to_have_attribute("src", AVATAR_URL)
     expect(pictured).to_have_js_property("naturalWidth", 2)
+    # Cropped to the circle, not squashed: a picture that is not square keeps its proportions.
+    assert style(pictured, "object-fit") == "cover"

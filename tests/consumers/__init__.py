@@ -65,7 +65,8 @@ def visitor_socket(token: str | None, origin: str | None = SHOP_ORIGIN) -> Webso
 
 
 async def open_visitor(inbox, visitor_id: str, origin: str = SHOP_ORIGIN) -> WebsocketCommunicator:
-    """A connected visitor socket for ``visitor_id`` of ``inbox``."""
+    """A connected visitor socket for ``visitor_id`` of ``inbox``. Connected is not accepted: a refused
+    socket is accepted too, then closed with its code (``close_code``); ``hello`` tells them apart."""
     communicator = visitor_socket(issue_visitor_token(inbox.public_key, visitor_id), origin)
     connected, code = await communicator.connect(timeout=WAIT)
     assert connected, f"visitor socket refused with {code}"

@@ -111,8 +111,11 @@ async def test_an_origin_added_elsewhere_is_let_in_at_once_despite_the_cache(web
     # Another process (a second web node, manage.py shell) changed it: this process heard nothing.
     await database_sync_to_async(_set_origins)(website, [ELSEWHERE], save=False)
 
-    await open_visitor(website, "v-2", origin=ELSEWHERE)
+    let_in = await open_visitor(website, "v-2", origin=ELSEWHERE)
 
+    # Accepted then closed with 4403 is refused: only an answered hello says the socket was let in.
+    _, ready = await hello(let_in)
+    assert ready["type"] == "ready"
     assert inbox_reads == [website.public_key, website.public_key]
 
 

@@ -76,7 +76,10 @@ async def test_it_ignores_frames_sent_to_a_refused_socket(website):
 
 
 async def test_it_accepts_an_allowed_origin_of_the_inbox(website):
+    # A refused socket is accepted too, then closed with 4403: only an answered hello tells them apart.
     communicator = await open_visitor(website, "vera", origin="https://shop.example")
+    _, ready = await hello(communicator)
+    assert ready == {"type": "ready", "conversation": None}
     await communicator.disconnect()
 
 
@@ -84,6 +87,8 @@ async def test_it_accepts_an_allowed_origin_of_the_inbox(website):
 async def test_it_accepts_parleys_own_origin(other_inbox):
     # other_inbox allows no origin of its own: only the frame served by Parley may connect.
     communicator = await open_visitor(other_inbox, "vera", origin="https://parley.example")
+    _, ready = await hello(communicator)
+    assert ready == {"type": "ready", "conversation": None}
     await communicator.disconnect()
     token = issue_visitor_token(other_inbox.public_key, "vera")
     assert await close_code(visitor_socket(token, origin="https://shop.example")) == CLOSE_BAD_ORIGIN

@@ -129,6 +129,32 @@ def test_its_entries_are_what_every_other_reader_sends(client, website, alice, t
 # --- Query counts: a page costs the same whatever its number of rows ----------------------------------
 
 
+def test_it_offers_no_earlier_history_for_a_customers_first_conversation(client, website, alice):
+    conversation_id = conversation_of(website, "vera")
+    client.force_login(alice)
+
+    assert client.get(entries_url(conversation_id)).json()["earlier"] is None
+    assert client.get(entries_url(conversation_id), {"before": 2}).json()["earlier"] is None
+
+
+def test_it_offers_earlier_history_only_to_agents_who_may_see_some_of_it(client, website, other_inbox, alice, charlie):
+    conversation_of(other_inbox, "vera")  # the same visitor, earlier, on another site
+    conversation_id = conversation_of(website, "vera")
+
+    client.force_login(charlie)
+    earlier = client.get(entries_url(conversation_id)).json()["earlier"]
+    assert earlier is not None
+    page = client.get(
+        f"/console/api/customers/{Conversation.objects.get(pk=conversation_id).customer_id}/timeline/",
+        {"before": earlier},
+    ).json()
+    assert [e["body"] for e in page["entries"]] == ["vera 1"]
+    assert page["entries"][0]["conversation"] != conversation_id
+    # Alice is no member of the other site's inbox: nothing earlier she could read.
+    client.force_login(alice)
+    assert client.get(entries_url(conversation_id)).json()["earlier"] is None
+
+
 def queries_of(client, url: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)

@@ -166,6 +166,21 @@ def test_it_narrows_a_view_to_a_team_and_a_channel(client, board, alice, website
     assert email.pk not in listed(client, channel="widget")
 
 
+def test_the_channel_filter_offers_only_channels_with_an_inbox_the_agent_sees(client, alice, website):
+    # WhatsApp and voice cannot receive or send yet: a filter for them would only ever list nothing.
+    mailbox = Inbox.objects.create(name="Mail", kind=Inbox.Kind.EMAIL, address="help@shop.example")
+    mailbox.members.add(alice)
+    Inbox.objects.create(name="Texts", kind=Inbox.Kind.SMS, address="+14155550100")  # not alice's
+    client.force_login(alice)
+
+    page = client.get("/console/").content.decode()
+    channel_filter = page.split('<select id="view-channel">', 1)[1].split("</select>", 1)[0]
+
+    assert 'value="widget"' in channel_filter and 'value="email"' in channel_filter
+    for kind in ("sms", "whatsapp", "voice"):
+        assert f'value="{kind}"' not in channel_filter
+
+
 def test_it_counts_unread_conversations_per_view_until_an_agent_reads_them(client, board, alice):
     client.force_login(alice)
     assert client.get(COUNTS_URL).json()["unread"] == {"all": 2, "mine": 1, "unassigned": 1, "mentions": 0}

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
+from django.test import override_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +37,27 @@ def test_it_names_the_inbox_in_the_frame(client, website):
 
     assert website.public_key in response.content.decode()
     assert "Website" in response.content.decode()
+
+
+def frame_config(response) -> dict:
+    found = re.search(r'<script id="parley-config" type="application/json">(.*?)</script>', response.content.decode())
+    return json.loads(found.group(1))
+
+
+@pytest.mark.parametrize(
+    "smtp, offered",
+    [
+        ({"url": None, "mail_from": None}, False),
+        ({"url": "smtp://mail.shop.example", "mail_from": None}, False),
+        ({"url": None, "mail_from": "help@shop.example"}, False),
+        ({"url": "smtp://mail.shop.example", "mail_from": "help@shop.example"}, True),
+    ],
+)
+def test_it_offers_the_transcript_by_email_only_when_mail_can_go_out(client, website, smtp, offered):
+    with override_settings(PARLEY_SMTP=smtp):
+        response = client.get(f"/widget/frame/{website.public_key}/")
+
+    assert frame_config(response)["transcript"] is offered
 
 
 def test_it_answers_an_unknown_widget_with_404(client, website):

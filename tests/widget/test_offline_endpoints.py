@@ -170,12 +170,25 @@ def test_it_emails_the_transcript_with_public_messages_only(client, website, tok
     assert (activity.direction, activity.public_seq, activity.delivery_status) == ("internal", None, "sent")
 
 
+def test_it_refuses_a_transcript_while_no_mail_can_go_out_and_stores_nothing(client, website, token):
+    do_receive_inbound(visitor_envelope(website, visitor="vera"))
+
+    with override_settings(PARLEY_SMTP={"url": None, "mail_from": None}):
+        response = post(client, "transcript", {"token": token, "email": "vera@home.example"})
+
+    assert response.status_code == 409
+    assert "queued" not in response.json()
+    assert not TimelineEntry.objects.filter(kind="activity", payload__event="transcript").exists()
+
+
+@pytest.mark.usefixtures("smtp")
 def test_it_refuses_a_transcript_without_a_conversation_or_address(client, website, token):
     assert post(client, "transcript", {"token": token, "email": "vera@home.example"}).status_code == 400
     do_receive_inbound(visitor_envelope(website, visitor="vera"))
     assert post(client, "transcript", {"token": token, "email": "nope"}).json()["field"] == "email"
 
 
+@pytest.mark.usefixtures("smtp")
 def test_it_limits_transcripts_per_visitor(client, website, token):
     do_receive_inbound(visitor_envelope(website, visitor="vera"))
     with override_settings(PARLEY_RATE_LIMITS={"transcripts_per_visitor": (2, 3600)}):

@@ -10,7 +10,7 @@ from contact_center.actions.inbound import do_receive_inbound
 from contact_center.actions.labels import do_save_label, do_set_labels
 from contact_center.actions.replies import do_send_reply
 from contact_center.lib.envelope import InboundEnvelope, Sender
-from contact_center.models import Agent, Company, Inbox, Label, Team
+from contact_center.models import Agent, CannedResponse, Company, Inbox, Label, Team
 from kb.models import Article
 
 DEMO_USERNAME = "demo"
@@ -70,6 +70,23 @@ _ARTICLES = [
     ),
 ]
 
+# Saved replies the composer offers after "/" (docs/console.md, "Canned responses"). None starts with
+# "sh": tests/browser/test_console_actions.py adds /shipping and expects it alone under "/sh".
+_CANNED_RESPONSES = [
+    ("hello", "Hi! Thanks for getting in touch. Let me have a look at that for you."),
+    (
+        "returns",
+        "You can return unworn items within 30 days of delivery for a full refund. I can send you a prepaid "
+        "return label: just tell me your order number.",
+    ),
+    (
+        "tracking",
+        "You get an email with a tracking link as soon as your parcel is on its way. Could you tell me your "
+        "order number so I can check where it is?",
+    ),
+    ("thanks", "Thanks for your patience! Is there anything else I can help you with?"),
+]
+
 
 class Command(BaseCommand):
     help = "Create the demo inbox, agents and conversations (idempotent)."
@@ -83,6 +100,12 @@ class Command(BaseCommand):
         if created:
             demo.set_password(DEMO_PASSWORD)
             demo.save(update_fields=["password"])
+        # The docs send admins to Django admin (email and SMS inboxes, raw JSON, quarantined texts,
+        # articles): staff alone may open it but see nothing there. Set on every run, so a demo seeded
+        # before this gets it too.
+        if not (demo.is_staff and demo.is_superuser):
+            demo.is_staff = demo.is_superuser = True
+            demo.save(update_fields=["is_staff", "is_superuser"])
         sam, created = Agent.objects.get_or_create(
             username="sam", defaults={"display_name": "Sam", "role": Agent.Role.AGENT}
         )
@@ -128,4 +151,6 @@ class Command(BaseCommand):
                 do_update_customer(demo, result.entry.customer_id, changes)
         for slug, title, body in _ARTICLES:
             Article.objects.get_or_create(slug=slug, defaults={"title": title, "body": body, "published": True})
+        for shortcut, body in _CANNED_RESPONSES:
+            CannedResponse.objects.get_or_create(shortcut=shortcut, defaults={"body": body, "created_by": demo})
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: inbox {inbox.name!r} (widget key {inbox.public_key})."))

@@ -34,6 +34,11 @@ class Command(BaseCommand):
             raise CommandError(f"--roles takes a comma-separated subset of {sorted(ROLES)}, not {roles!r}")
         self._checkpoint_sqlite_in_the_background()
         if "web" in chosen:
+            if demo_banner:
+                from contact_center.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAME
+
+                # The banner goes to a terminal the visitor of the sign-in page may never see.
+                settings.PARLEY_DEMO_LOGIN = (DEMO_USERNAME, DEMO_PASSWORD)
             self._serve_web(host, port, with_worker="worker" in chosen, demo_banner=demo_banner)
         else:
             self._serve_worker_only()

@@ -410,6 +410,7 @@
       if (isNew && c.id !== current && event.entry.direction === "in") unread[c.id] = (unread[c.id] || 0) + 1;
       render(event.entry);
       renderList();
+      followCustomerConversation(c);
       if (c.id === current) {
         if (event.entry.direction === "in") clearPreview();
         renderStatus();
@@ -446,6 +447,7 @@
       placeInList(event.conversation);
       renderList();
       renderStatus();
+      followCustomerConversation(event.conversation);
     } else if (event.type === "mention") {
       mentioned[event.conversation.id] = true;
       conversations[event.conversation.id] = event.conversation;
@@ -777,6 +779,8 @@
   // target's seq as it now is, and reload whichever of the two is on screen.
   function onMerged(source, into) {
     forget(source.id);
+    dropCustomerConversation(source.id);
+    followCustomerConversation(into);
     conversations[into.id] = into;
     lastSeq[into.id] = into.last_seq;
     seenSeqs[into.id] = {};
@@ -788,6 +792,7 @@
   // Moved to an inbox this agent cannot see: it leaves the list, and the screen if it is open.
   function onRemoved(id, message) {
     forget(id);
+    dropCustomerConversation(id);
     renderList();
     countsSoon();
     if (current !== id) return;
@@ -951,6 +956,7 @@
   var nameForm = document.getElementById("customer-name-form");
   var nameInput = document.getElementById("customer-name");
   var shownCustomer = null;
+  var shownConversations = [];  // the panel's list of that customer's conversations, newest first
   // Company, owner, labels, addresses and attributes, and their editors: customer.js.
   var profile = window.ParleyCustomerPanel({
     send: function (frame) { sendSignal(frame); return !!socket && socket.readyState === 1; }
@@ -974,9 +980,14 @@
     if (document.activeElement !== nameInput) nameInput.value = customer.name;
     nameInput.placeholder = customer.display_name;
     profile.render(data);
+    shownConversations = data.conversations;
+    shownConversations.forEach(function (c) { conversations[c.id] = conversations[c.id] || c; });
+    renderCustomerConversations();
+  }
+
+  function renderCustomerConversations() {
     var list = document.getElementById("customer-conversations");
-    list.replaceChildren.apply(list, data.conversations.map(function (c) {
-      conversations[c.id] = conversations[c.id] || c;
+    list.replaceChildren.apply(list, shownConversations.map(function (c) {
       var li = document.createElement("li"), b = document.createElement("button");
       b.type = "button";
       b.setAttribute("aria-current", String(c.id === current));
@@ -985,6 +996,29 @@
       li.appendChild(b);
       return li;
     }));
+  }
+
+  // The panel's list is the customer's conversations as they are now: a resolve, a reopen or a new
+  // conversation of theirs shows there as it happens, not at the next reload.
+  function followCustomerConversation(c) {
+    if (shownCustomer === null || c.customer.id !== shownCustomer) return;
+    if (c.merged_into) { dropCustomerConversation(c.id); return; }
+    var known = shownConversations.some(function (s, i) {
+      if (s.id === c.id) shownConversations[i] = c;
+      return s.id === c.id;
+    });
+    if (!known) {
+      shownConversations.push(c);
+      shownConversations.sort(function (a, b) { return b.created_at.localeCompare(a.created_at) || b.id - a.id; });
+    }
+    renderCustomerConversations();
+  }
+
+  function dropCustomerConversation(id) {
+    var kept = shownConversations.filter(function (c) { return c.id !== id; });
+    if (kept.length === shownConversations.length) return;
+    shownConversations = kept;
+    renderCustomerConversations();
   }
 
   nameForm.addEventListener("submit", function (e) {

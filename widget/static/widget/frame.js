@@ -49,8 +49,8 @@
       awayUntil: "We’re away. We’ll reply by email on {day} from {time}.",
       awayNow: "We’re away right now. Leave your email and we’ll reply as soon as we can.",
       offlineEmail: "Your email", offlineSend: "Send message", offlineThanks: "Thanks! We’ll reply to {email}.",
-      transcript: "Email me the transcript", transcriptSend: "Send transcript", transcriptSent: "Transcript sent to {email}.",
-      transcriptLimited: "Too many requests. Please try again later.",
+      transcript: "Email me the transcript", transcriptSend: "Send transcript", transcriptQueued: "We’ll email the transcript to {email}.",
+      transcriptLimited: "Too many requests. Please try again later.", transcriptUnavailable: "Sorry, we cannot email transcripts right now.",
       notSent: "Not sent", retry: "Retry", remove: "Delete",
     },
     de: {
@@ -86,8 +86,8 @@
       awayUntil: "Wir sind gerade nicht da. Wir antworten per E-Mail am {day} ab {time} Uhr.",
       awayNow: "Wir sind gerade nicht da. Hinterlassen Sie Ihre E-Mail-Adresse, wir antworten so bald wie möglich.",
       offlineEmail: "Ihre E-Mail-Adresse", offlineSend: "Nachricht senden", offlineThanks: "Danke! Wir antworten an {email}.",
-      transcript: "Verlauf per E-Mail senden", transcriptSend: "Verlauf senden", transcriptSent: "Verlauf an {email} gesendet.",
-      transcriptLimited: "Zu viele Anfragen. Bitte versuchen Sie es später erneut.",
+      transcript: "Verlauf per E-Mail senden", transcriptSend: "Verlauf senden", transcriptQueued: "Wir senden den Verlauf an {email}.",
+      transcriptLimited: "Zu viele Anfragen. Bitte versuchen Sie es später erneut.", transcriptUnavailable: "Leider können wir den Verlauf gerade nicht per E-Mail senden.",
       notSent: "Nicht gesendet", retry: "Erneut senden", remove: "Löschen",
     },
     fr: {
@@ -123,8 +123,8 @@
       awayUntil: "Nous sommes absents. Nous vous répondrons par e-mail {day} à partir de {time}.",
       awayNow: "Nous sommes absents pour le moment. Laissez votre e-mail, nous vous répondrons dès que possible.",
       offlineEmail: "Votre e-mail", offlineSend: "Envoyer le message", offlineThanks: "Merci ! Nous répondrons à {email}.",
-      transcript: "Recevoir la conversation par e-mail", transcriptSend: "Envoyer la conversation", transcriptSent: "Conversation envoyée à {email}.",
-      transcriptLimited: "Trop de demandes. Veuillez réessayer plus tard.",
+      transcript: "Recevoir la conversation par e-mail", transcriptSend: "Envoyer la conversation", transcriptQueued: "Nous enverrons la conversation à {email}.",
+      transcriptLimited: "Trop de demandes. Veuillez réessayer plus tard.", transcriptUnavailable: "Désolés, nous ne pouvons pas envoyer la conversation par e-mail pour le moment.",
       notSent: "Non envoyé", retry: "Réessayer", remove: "Supprimer",
     },
   };

@@ -104,12 +104,15 @@
     email.focus();
   }
 
-  // The transcript: a quiet button under the conversation, once there is one.
+  // The transcript: a quiet button under the conversation, once there is one, and only where the server
+  // says mail can go out (config.transcript): otherwise it would promise what nobody delivers.
   var ask = el("button", "kb-back transcript", t("transcript"));
   ask.type = "button";
   ask.hidden = true;
-  scroller.appendChild(ask);
-  setInterval(function () { if (!document.querySelector(".transcript-form")) ask.hidden = frame.fresh(); }, 1500);
+  if (JSON.parse(document.getElementById("parley-config").textContent).transcript) {
+    scroller.appendChild(ask);
+    setInterval(function () { if (!document.querySelector(".transcript-form")) ask.hidden = frame.fresh(); }, 1500);
+  }
   ask.addEventListener("click", function () {
     ask.hidden = true;
     var box = el("form", "prechat transcript-form");
@@ -133,11 +136,13 @@
       post("transcript", { token: frame.token(), email: address }).then(function (data) {
         send.disabled = false;
         if (data.status !== 202) {
-          problem.textContent = data.status === 429 ? t("transcriptLimited") : data.field === "email" ? t("badEmail") : t("error");
+          problem.textContent = data.status === 429 ? t("transcriptLimited") : data.status === 409 ? t("transcriptUnavailable")
+            : data.field === "email" ? t("badEmail") : t("error");
           return;
         }
+        // 202 means queued, not delivered: the text promises the sending, not the arrival.
         replyEmail = address;
-        var done = el("p", "prechat", t("transcriptSent", { email: address }));
+        var done = el("p", "prechat", t("transcriptQueued", { email: address }));
         done.setAttribute("role", "status");
         box.replaceWith(done);
         setTimeout(function () { done.remove(); }, 8000);
