@@ -51,7 +51,7 @@ def pages(client, alice, charlie):
         "label settings": get(f"/console/settings/labels/{label.pk}/", charlie),
         "password": get("/console/password/", alice),
         "json api": get("/console/api/labels/", alice),
-        "static": get("/static/console/console.js"),
+        "static": get("/static/console/main.js"),
         "admin login": get("/admin/login/"),
         "admin form": get("/admin/contact_center/inbox/add/", root),
         "not found": get("/console/no-such-page/", alice),

@@ -1,354 +1,185 @@
-/* The reply box's extras (docs/console.md, "Replying"): the channel a reply goes out on ("Reply via"),
-   files (a paperclip, drag and drop or paste onto the box, a chip per file with its upload and a remove
-   button) and the knowledge-base search that puts an article's title and link at the cursor (Ctrl+K,
-   ⌘K on a Mac, or the "Knowledge base" button).
-   console.js owns the box and the socket; this file plugs in through ParleyConsole.extendComposer:
-     opened(id)             a conversation is on screen: its chips and its "Reply via" choice come back
-     loaded(id, data)       its entries page arrived (data.reply_options)
-     take(note)             what the next write carries: {fields: {via?, attachments?}, files, payload},
-                            or null while a file is still uploading (nothing is sent then)
-     sent(frame)            the write left: its files are the entry's now
-     refused(frame)         the server refused it: its files come back as chips
-     customerUpdated(id)    the open conversation's customer changed: their addresses may have too
-     describe(entry, meta)  words for the entry's status line ("sent by email to …")
-   Uploads not sent yet are kept per conversation while the page lives, and forgotten on reload. */
-(function () {
-  "use strict";
-  var api = window.ParleyConsole;
-  if (!api || !api.extendComposer) return;
-  var form = document.getElementById("reply");
-  var input = document.getElementById("reply-body");
-  var asNote = document.getElementById("as-note");
-  var note = document.getElementById("composer-note");
-  var csrf = document.querySelector("input[name=csrfmiddlewaretoken]");
-  var current = null;
-  var CHANNEL_WORDS = { email: "email", phone: "SMS" };
+/* The reply box (docs/console.md, "Replying"): replies and internal notes, drafts kept per
+   conversation, canned responses on "/", and the typing signal the visitor sees. Its extras (the
+   channel to reply on, files, the knowledge base) are composer_tools.js. */
+import { byId, el, uuid } from "./dom.js";
+import { me, state } from "./state.js";
+import { pending, send, write } from "./socket.js";
+import { entryNode, showSending } from "./thread.js";
+import { tools } from "./composer_tools.js";
+import { announceViewing } from "./collision.js";
 
-  function say(text) {
-    note.textContent = text || "";
-    note.hidden = !text;
+const form = byId("reply");
+const input = byId("reply-body");
+const asNote = byId("as-note");
+
+export function focusReply() {
+  input.focus();
+}
+
+// r / n: reply or write an internal note.
+export function startWriting(note) {
+  asNote.checked = note;
+  onDraft();
+  input.focus();
+}
+
+// --- Typing: visitors only hear about replies; while the note box is checked nothing is sent -------
+const TYPING_EVERY_MS = 2000;        // while typing, tell the visitor at most this often
+let typingSentAt = 0;
+let typingFor = null;                // the conversation the visitor was last told we type in
+
+function onDraft() {
+  if (state.current === null) return;
+  announceViewing(!!input.value.trim());
+  if (asNote.checked || !input.value.trim()) { stopTyping(); return; }
+  if (typingFor === state.current && Date.now() - typingSentAt < TYPING_EVERY_MS) return;
+  stopTyping();
+  typingFor = state.current;
+  typingSentAt = Date.now();
+  send({ type: "typing", conversation: state.current, typing: true });
+}
+
+export function stopTyping() {
+  if (typingFor === null) return;
+  send({ type: "typing", conversation: typingFor, typing: false });
+  typingFor = null;
+  typingSentAt = 0;
+}
+
+// Is there text in the box? (The collision beat says "typing" only while there is.)
+export function hasDraft() {
+  return !!input.value.trim();
+}
+
+input.addEventListener("input", onDraft);
+input.addEventListener("blur", stopTyping);
+asNote.addEventListener("change", onDraft);
+
+// --- Sending ----------------------------------------------------------------------------------------
+form.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const body = input.value.trim();
+  const extra = state.current === null ? null : tools.take(asNote.checked);  // null while a file still uploads
+  if (!extra || (!body && !extra.files.length)) return;
+  stopTyping();
+  input.value = "";
+  forgetDraft(state.current);
+  const frame = Object.assign({ type: asNote.checked ? "note" : "reply", conversation: state.current, body, client_id: uuid() }, extra.fields);
+  tools.sent(frame);
+  const node = entryNode({ kind: asNote.checked ? "note" : "message", direction: "out", body, seq: "", id: "", author: null,
+    delivery_status: "sending", attachments: extra.files, payload: extra.payload });
+  showSending(node);
+  write(frame, node);
+});
+
+// The server refused a write (a file no longer available, no inbox to reply from): it will never be
+// stored, so it leaves the resend queue and says why; its text (and files) go back to an empty box.
+export function refused(event) {
+  const written = pending[event.client_id];
+  delete pending[event.client_id];
+  written.node.classList.remove("pending");
+  written.node.classList.add("failed");
+  const status = written.node.querySelector(".status");
+  if (status) status.textContent = "Not sent: " + (event.message || "refused");
+  tools.refused(written.frame);
+  if (written.frame.conversation !== state.current || input.value.trim()) return;
+  input.value = written.frame.body;
+  asNote.checked = written.frame.type === "note";
+  saveDraft();
+}
+
+// --- Drafts: what the agent typed stays with its conversation, across switching and reloads ---------
+function draftKey(id) { return "parley.console.draft." + me + "." + id; }
+function saveDraft() {
+  if (state.current === null) return;
+  if (input.value.trim()) localStorage.setItem(draftKey(state.current), JSON.stringify({ body: input.value, note: asNote.checked }));
+  else localStorage.removeItem(draftKey(state.current));
+}
+function forgetDraft(id) { localStorage.removeItem(draftKey(id)); }
+export function restoreDraft(id) {
+  let draft = null;
+  try { draft = JSON.parse(localStorage.getItem(draftKey(id)) || "null"); } catch (err) { draft = null; }
+  input.value = draft ? draft.body : "";
+  asNote.checked = !!(draft && draft.note);
+}
+input.addEventListener("input", saveDraft);
+asNote.addEventListener("change", saveDraft);
+
+// --- Canned responses: "/" and a shortcut in an empty reply box offers the matching saved replies ----
+const cannedMenu = byId("canned-menu");
+let canned = null;        // [{shortcut, body}] once fetched (Settings → Canned responses keeps them)
+let cannedShown = [];
+let cannedAt = 0;
+
+function cannedQuery() {
+  const m = /^\/([a-z0-9_-]*)$/i.exec(input.value);
+  return m ? m[1].toLowerCase() : null;
+}
+
+function offerCanned() {
+  const q = cannedQuery();
+  if (q === null) { hideCanned(); return; }
+  if (canned === null) {
+    canned = [];
+    fetch("/console/api/canned/", { credentials: "same-origin" })
+      .then((r) => r.json())
+      .then((data) => { canned = data.responses; offerCanned(); })
+      .catch(() => { canned = null; });
+    return;
   }
+  cannedShown = canned.filter((c) => c.shortcut.indexOf(q) === 0).slice(0, 8);
+  if (!cannedShown.length) { hideCanned(); return; }
+  cannedAt = 0;
+  renderCanned();
+}
 
-  // --- Files -------------------------------------------------------------------------------------------
-  var tray = document.getElementById("reply-uploads");
-  var picker = document.getElementById("attach-input");
-  var uploads = {};         // conversation id -> [{id, info, failed, xhr, node}]
-  var inFlight = {};        // client_id -> the uploads a write carried, given back if it is refused
+function renderCanned() {
+  cannedMenu.replaceChildren(...cannedShown.map((c, i) => {
+    const li = el("li", { id: "canned-" + i, role: "option", "aria-selected": String(i === cannedAt) }, [
+      el("code", { text: "/" + c.shortcut }),
+      el("span", { text: c.body.length > 80 ? c.body.slice(0, 80) + "…" : c.body }),
+    ]);
+    li.addEventListener("mousedown", (e) => { e.preventDefault(); useCanned(i); });
+    return li;
+  }));
+  cannedMenu.hidden = false;
+  input.setAttribute("aria-expanded", "true");
+  input.setAttribute("aria-activedescendant", "canned-" + cannedAt);
+}
 
-  function itemsOf(id) { return uploads[id] || (uploads[id] = []); }
+export function hideCanned() {
+  cannedShown = [];
+  cannedMenu.hidden = true;
+  input.setAttribute("aria-expanded", "false");
+  input.removeAttribute("aria-activedescendant");
+}
 
-  function renderTray() {
-    var items = current === null ? [] : itemsOf(current);
-    tray.replaceChildren.apply(tray, items.map(function (item) { return item.node; }));
-    tray.hidden = !items.length;
+function useCanned(i) {
+  input.value = cannedShown[i].body;
+  hideCanned();
+  input.focus();
+  input.setSelectionRange(input.value.length, input.value.length);
+  onDraft();
+  saveDraft();
+}
+
+input.addEventListener("input", offerCanned);
+input.addEventListener("blur", hideCanned);
+input.addEventListener("keydown", (e) => {
+  if (cannedMenu.hidden) {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+    return;
   }
-
-  function add(file) {
-    if (current === null) return;
-    var conversation = current;
-    var item = { id: null, info: null, failed: false, xhr: null, node: document.createElement("li") };
-    var name = document.createElement("span");
-    name.className = "name";
-    name.textContent = file.name;  // the agent's file name: text, like everything else
-    var progress = document.createElement("progress");
-    progress.max = 100;
-    progress.value = 0;
-    progress.setAttribute("aria-label", "Uploading " + file.name);
-    var problem = document.createElement("span");
-    problem.className = "problem";
-    problem.setAttribute("role", "alert");
-    var remove = document.createElement("button");
-    remove.type = "button";
-    remove.className = "remove";
-    remove.textContent = "×";
-    remove.setAttribute("aria-label", "Remove " + file.name);
-    remove.addEventListener("click", function () {
-      if (item.xhr) item.xhr.abort();
-      drop(conversation, item);
-      input.focus();
-    });
-    item.node.append(name, progress, problem, remove);
-    itemsOf(conversation).push(item);
-    renderTray();
-    say("");
-
-    function fail(text) {
-      item.failed = true;
-      item.node.classList.add("failed");
-      progress.remove();
-      problem.textContent = text;
-    }
-    var body = new FormData();
-    body.append("conversation", String(conversation));
-    body.append("file", file);
-    var xhr = (item.xhr = new XMLHttpRequest());
-    xhr.open("POST", "/console/api/uploads/");
-    xhr.setRequestHeader("X-CSRFToken", csrf ? csrf.value : "");
-    xhr.upload.onprogress = function (e) { if (e.lengthComputable) progress.value = (100 * e.loaded) / e.total; };
-    xhr.onload = function () {
-      item.xhr = null;
-      var answer = {};
-      try { answer = JSON.parse(xhr.responseText); } catch (err) { answer = {}; }
-      if (xhr.status !== 201) { fail(answer.error || "Upload failed (" + xhr.status + ")"); return; }
-      item.id = answer.id;
-      item.info = answer;
-      item.node.classList.add("done");
-      progress.replaceWith(document.createTextNode(window.ParleyText.size(answer.size)));
-      if (current === conversation && !itemsOf(conversation).some(uploading)) say("");
-    };
-    xhr.onerror = function () { item.xhr = null; fail("Upload failed: check the connection"); };
-    xhr.send(body);
+  if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+    cannedAt = (cannedAt + (e.key === "ArrowDown" ? 1 : cannedShown.length - 1)) % cannedShown.length;
+    renderCanned();
+  } else if (e.key === "Enter" || e.key === "Tab") {
+    useCanned(cannedAt);
+  } else if (e.key === "Escape") {
+    hideCanned();
+    e.stopPropagation();  // closes the menu only; a second Escape leaves the box
+  } else {
+    return;
   }
-
-  function uploading(item) { return !item.id && !item.failed; }
-
-  function drop(conversation, item) {
-    var items = itemsOf(conversation);
-    if (items.indexOf(item) >= 0) items.splice(items.indexOf(item), 1);
-    if (conversation === current) renderTray();
-  }
-
-  function addAll(files) { Array.prototype.forEach.call(files || [], add); }
-
-  document.getElementById("attach").addEventListener("click", function () { if (current !== null) picker.click(); });
-  picker.addEventListener("change", function () {
-    addAll(picker.files);
-    picker.value = "";
-    input.focus();
-  });
-
-  // Files dragged from the desktop onto the reply box, or pasted into it (a screenshot).
-  function carriesFiles(e) {
-    return !!e.dataTransfer && Array.prototype.indexOf.call(e.dataTransfer.types || [], "Files") >= 0;
-  }
-  form.addEventListener("dragover", function (e) {
-    if (current === null || !carriesFiles(e)) return;
-    e.preventDefault();
-    e.dataTransfer.dropEffect = "copy";
-    form.classList.add("dropping");
-  });
-  form.addEventListener("dragleave", function (e) {
-    if (!form.contains(e.relatedTarget)) form.classList.remove("dropping");
-  });
-  form.addEventListener("drop", function (e) {
-    form.classList.remove("dropping");
-    if (current === null || !carriesFiles(e)) return;
-    e.preventDefault();
-    addAll(e.dataTransfer.files);
-    input.focus();
-  });
-  input.addEventListener("paste", function (e) {
-    var files = e.clipboardData && e.clipboardData.files;
-    if (current === null || !files || !files.length) return;
-    e.preventDefault();
-    addAll(files);
-  });
-
-  // --- Reply via: the conversation's own channel, or another address of the customer -----------------
-  var viaSelect = document.getElementById("reply-via");
-  var viaLabel = document.getElementById("reply-via-label");
-  var options = {};         // conversation id -> reply_options (from the entries page)
-  var chosen = {};          // conversation id -> the identity id picked (absent: the conversation's channel)
-
-  function optionOf(id, identity) {
-    return (options[id] || []).filter(function (o) { return o.identity === identity; })[0] || null;
-  }
-
-  // Hidden when there is nothing to choose, and for notes (they go to no one).
-  function renderVia() {
-    var list = current === null ? [] : options[current] || [];
-    if (chosen[current] !== undefined && !optionOf(current, chosen[current])) delete chosen[current];
-    viaSelect.replaceChildren.apply(viaSelect, list.map(function (o) {
-      var option = document.createElement("option");
-      option.value = o.identity === null ? "" : String(o.identity);
-      option.textContent = o.label;
-      option.title = "Sent from " + o.inbox.name;
-      return option;
-    }));
-    viaSelect.value = chosen[current] !== undefined ? String(chosen[current]) : "";
-    var shown = list.length > 1 && !asNote.checked;
-    viaSelect.hidden = viaLabel.hidden = !shown;
-    form.classList.toggle("via-other", shown && chosen[current] !== undefined);
-  }
-
-  viaSelect.addEventListener("change", function () {
-    if (viaSelect.value) chosen[current] = Number(viaSelect.value);
-    else delete chosen[current];
-    renderVia();
-  });
-  asNote.addEventListener("change", renderVia);
-  input.addEventListener("focus", renderVia);  // the r and n shortcuts tick the box without a change event
-
-  // --- Knowledge base: search, then the article's title and link at the cursor ------------------------
-  var kbButton = document.getElementById("kb-open");
-  var kbPopover = document.getElementById("kb-popover");
-  var kbQuery = document.getElementById("kb-query");
-  var kbResults = document.getElementById("kb-results");
-  var kbState = document.getElementById("kb-state");
-  var kbFound = [];
-  var kbAt = 0;
-  var kbTimer = null;
-  var kbAsked = 0;
-  var selection = null;     // where the reply box's cursor was when the search opened
-
-  function openKb() {
-    if (kbButton.hidden || current === null) return;
-    selection = { start: input.selectionStart, end: input.selectionEnd };
-    kbPopover.hidden = false;
-    kbButton.setAttribute("aria-expanded", "true");
-    // Text selected in the reply is a good first question.
-    kbQuery.value = input.value.slice(selection.start, selection.end).trim().slice(0, 200);
-    renderKb([]);
-    kbQuery.focus();
-    searchKb();
-  }
-
-  function closeKb(backToReply) {
-    if (kbPopover.hidden) return;
-    clearTimeout(kbTimer);
-    kbAsked += 1;  // an answer still on its way is not shown
-    kbPopover.hidden = true;
-    kbButton.setAttribute("aria-expanded", "false");
-    if (!backToReply) return;
-    input.focus();
-    if (selection) input.setSelectionRange(selection.start, selection.end);
-  }
-
-  function searchKb() {
-    var asked = ++kbAsked, q = kbQuery.value.trim();
-    if (!q) { renderKb([]); kbState.textContent = "Type a few words of the question."; return; }
-    kbState.textContent = "Searching…";
-    var params = new URLSearchParams({ conversation: String(current), q: q });
-    fetch("/console/api/kb/articles/?" + params, { credentials: "same-origin" })
-      .then(function (r) { if (!r.ok) throw new Error("kb " + r.status); return r.json(); })
-      .then(function (data) {
-        if (asked !== kbAsked) return;
-        renderKb(data.articles.filter(function (a) { return a.url; }));
-        kbState.textContent = kbFound.length ? "" : "No article matches.";
-      })
-      .catch(function () { if (asked === kbAsked) kbState.textContent = "The knowledge base did not answer; try again."; });
-  }
-
-  function renderKb(found) {
-    kbFound = found;
-    kbAt = Math.min(kbAt, Math.max(0, found.length - 1));
-    kbResults.replaceChildren.apply(kbResults, found.map(function (a, i) {
-      var li = document.createElement("li");
-      li.id = "kb-article-" + i;
-      li.setAttribute("role", "option");
-      li.setAttribute("aria-selected", String(i === kbAt));
-      var title = document.createElement("strong");
-      title.textContent = a.title;
-      var snippet = document.createElement("span");
-      snippet.textContent = a.snippet;
-      li.append(title, snippet);
-      li.addEventListener("mousedown", function (e) { e.preventDefault(); pick(i); });
-      return li;
-    }));
-    if (found.length) kbQuery.setAttribute("aria-activedescendant", "kb-article-" + kbAt);
-    else kbQuery.removeAttribute("aria-activedescendant");
-  }
-
-  function pick(i) {
-    var article = kbFound[i];
-    if (!article) return;
-    closeKb(false);
-    insertAtCursor(article.title + ": " + article.url);
-  }
-
-  // Spaces around the link where the text around it needs them; then the box behaves as if typed into
-  // (console.js keeps the draft and tells the visitor the agent is typing).
-  function insertAtCursor(text) {
-    var at = selection || { start: input.value.length, end: input.value.length };
-    var before = input.value.slice(0, at.start), after = input.value.slice(at.end);
-    var lead = before && !/\s$/.test(before) ? " " : "";
-    var trail = after && !/^\s/.test(after) ? " " : "";
-    input.value = before + lead + text + trail + after;
-    var caret = (before + lead + text).length;
-    input.focus();
-    input.setSelectionRange(caret, caret);
-    selection = null;
-    input.dispatchEvent(new Event("input", { bubbles: true }));
-  }
-
-  kbButton.addEventListener("click", function () { if (kbPopover.hidden) openKb(); else closeKb(true); });
-  kbQuery.addEventListener("input", function () {
-    clearTimeout(kbTimer);
-    kbAt = 0;
-    kbTimer = setTimeout(searchKb, 250);
-  });
-  kbQuery.addEventListener("keydown", function (e) {
-    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      if (kbFound.length) kbAt = (kbAt + (e.key === "ArrowDown" ? 1 : kbFound.length - 1)) % kbFound.length;
-      renderKb(kbFound);
-    } else if (e.key === "Enter") {
-      pick(kbAt);  // never the form's Enter: that would send the reply
-    } else if (e.key === "Escape") {
-      e.stopPropagation();
-      closeKb(true);
-    } else {
-      return;
-    }
-    e.preventDefault();
-  });
-  input.addEventListener("keydown", function (e) {
-    if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === "k" && !kbButton.hidden) {
-      e.preventDefault();
-      openKb();
-    }
-  });
-  document.addEventListener("click", function (e) {
-    if (!kbPopover.hidden && !e.target.closest("#kb-popover, #kb-open")) closeKb(false);
-  });
-
-  // --- What console.js asks -------------------------------------------------------------------------------
-  api.extendComposer({
-    opened: function (id) {
-      current = id;
-      closeKb(false);
-      say("");
-      renderTray();
-      renderVia();
-    },
-    loaded: function (id, data) {
-      options[id] = data.reply_options || [];
-      if (id === current) renderVia();
-    },
-    customerUpdated: function (id) {
-      fetch("/console/api/conversations/" + id + "/entries/", { credentials: "same-origin" })
-        .then(function (r) { if (!r.ok) throw new Error("entries " + r.status); return r.json(); })
-        .then(function (data) { options[id] = data.reply_options || []; if (id === current) renderVia(); })
-        .catch(function () { /* the menu keeps what it had */ });
-    },
-    take: function (isNote) {
-      var items = itemsOf(current);
-      if (items.some(uploading)) { say("Wait until the files have uploaded, then send."); return null; }
-      var ready = items.filter(function (item) { return item.id; });
-      var fields = {}, payload = {};
-      if (ready.length) fields.attachments = ready.map(function (item) { return item.id; });
-      var via = isNote || chosen[current] === undefined ? null : optionOf(current, chosen[current]);
-      if (via) {
-        fields.via = via.identity;
-        payload.via = { kind: via.kind, value: via.value, inbox: via.inbox.id };
-      }
-      return { fields: fields, files: ready.map(function (item) { return item.info; }), payload: payload };
-    },
-    sent: function (frame) {
-      var items = itemsOf(frame.conversation);
-      inFlight[frame.client_id] = items.filter(function (item) { return item.id; });
-      uploads[frame.conversation] = [];
-      say("");
-      renderTray();
-    },
-    refused: function (frame) {
-      var carried = inFlight[frame.client_id] || [];
-      delete inFlight[frame.client_id];
-      uploads[frame.conversation] = carried.concat(itemsOf(frame.conversation));
-      renderTray();
-    },
-    describe: function (entry, meta) {
-      var via = entry.payload && entry.payload.via;
-      if (via && via.value) meta.push("sent by " + (CHANNEL_WORDS[via.kind] || via.kind) + " to " + via.value);
-    }
-  });
-})();
+  e.preventDefault();
+});
