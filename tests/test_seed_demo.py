@@ -36,8 +36,8 @@ def test_it_keeps_the_canned_responses_as_they_are_when_run_again():
     assert CannedResponse.objects.get(shortcut="thanks").body == "Thanks, edited by an admin."
 
 
-# What the docs send an admin to Django admin for: adding email and SMS inboxes (console.md), raw JSON
-# of inboxes and agents, quarantined texts (configuration.md, "SMS"), articles (widget.md).
+# What the docs send an admin to Django admin for: inboxes as a fallback to Settings (console.md), raw
+# JSON of inboxes and agents, quarantined texts (configuration.md, "SMS"), articles (widget.md).
 ADMIN_PAGES = [
     "/admin/",
     "/admin/contact_center/inbox/add/",

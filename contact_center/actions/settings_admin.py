@@ -34,6 +34,7 @@ from contact_center.actions.events import send_event_on_commit
 from contact_center.actions.timeline import append_activity, lock_conversation
 from contact_center.lib import recipients
 from contact_center.lib.availability import check_business_hours
+from contact_center.lib.identity import normalize_identity
 from contact_center.lib.images import https_image_url
 from contact_center.lib.sla import check_sla
 from contact_center.models import Agent, Conversation, Inbox, Team
@@ -315,18 +316,110 @@ _CONFIG_CHECKS = {
 }
 
 
-def do_create_widget_inbox(admin: Agent, name: str, allowed_origins: list[str]) -> Inbox:
-    """A new website-widget inbox with ``name`` and ``allowed_origins``; members and the rest come after.
+# The kinds an admin can add here. WhatsApp and Voice inboxes cannot receive or send yet (their
+# adapters are not built), so offering them would make an inbox that silently does nothing.
+CREATABLE_KINDS = (Inbox.Kind.WIDGET, Inbox.Kind.EMAIL, Inbox.Kind.SMS)
+# Inbox.address's column.
+ADDRESS_MAX = 254
 
-    Email and SMS inboxes need their channel's transport and address set up by the operator, so they
-    are not created here. Admins and supervisors see every inbox: their consoles reconnect to hear it.
+
+def check_inbox_kind(kind: Any) -> str:
+    if kind not in CREATABLE_KINDS:
+        labels = ", ".join(str(Inbox.Kind(k).label) for k in CREATABLE_KINDS)
+        raise ValidationError(f"an inbox here is one of: {labels}")
+    return kind
+
+
+def check_inbox_address(kind: str, value: Any) -> str:
+    """The channel address of an email or SMS inbox, normalised the way its adapter matches it.
+
+    Email: a mailbox, lower-cased (identities and the mail channel compare addresses so). SMS: the
+    Twilio number in E.164 (``+4721999999``), read by ``phonenumbers`` exactly as the SMS adapter reads
+    a webhook's ``To`` (channels_adapters/sms/views.py), so a text to the number finds this inbox.
+    Raises ``ValidationError`` saying what to type.
+    """
+    value = value.strip() if isinstance(value, str) else ""
+    what = "an email address" if kind == Inbox.Kind.EMAIL else "a phone number"
+    if not value:
+        raise ValidationError(f"give {what}")
+    if len(value) > ADDRESS_MAX:
+        raise ValidationError(f"{what} of at most {ADDRESS_MAX} characters")
+    if kind == Inbox.Kind.EMAIL:
+        try:
+            return normalize_identity("email", value)
+        except ValidationError:
+            raise ValidationError(f"{value!r} is not an email address like support@shop.example") from None
+    if kind == Inbox.Kind.SMS:
+        try:
+            return normalize_identity("phone", value)
+        except ValidationError:
+            raise ValidationError(
+                f"{value!r} is not a phone number in international form: + and the country code, like +4721999999"
+            ) from None
+    raise ValidationError("only email and SMS inboxes have an address")
+
+
+def _check_address_free(kind: str, address: str, inbox_id: int | None = None) -> None:
+    """Two inboxes of one kind never share an address: a text to the number, or a reply's sender,
+    would otherwise belong to whichever came first. Case-insensitive, for an address typed in Django
+    admin before it was normalised."""
+    taken = Inbox.objects.filter(kind=kind, address__iexact=address)
+    if inbox_id is not None:
+        taken = taken.exclude(pk=inbox_id)
+    other = taken.first()
+    if other is not None:
+        # Keyed by the field, so a form shows it beside the address.
+        raise ValidationError({"address": f"the {other.get_kind_display()} inbox {other.name} has {address} already"})
+
+
+def _lock_admins() -> None:
+    """Hold the active admins' rows (in pk order, as ``do_save_agent`` takes them): only admins add or
+    readdress inboxes, so two of them giving two inboxes one address at once are serialised here and
+    the second is refused. (SQLite's IMMEDIATE transactions serialise writers anyway.)"""
+    list(Agent.objects.select_for_update().filter(role=Agent.Role.ADMIN, is_active=True).order_by("pk"))
+
+
+def do_create_inbox(
+    admin: Agent,
+    kind: str,
+    name: str,
+    *,
+    allowed_origins: list[str] | None = None,
+    address: str | None = None,
+) -> Inbox:
+    """A new inbox of ``kind`` (``CREATABLE_KINDS``): a website widget with ``allowed_origins``, or an
+    email or SMS inbox at ``address`` (checked by ``check_inbox_address``, unique among inboxes of its
+    kind). Members and the rest come after, on the inbox's page.
+
+    It is the same row Django admin or seed_demo makes: an SMS inbox receives the texts Twilio posts
+    for its number and sends from it. The channel's credentials (SMTP_URL, TWILIO_*) are the operator's,
+    not checked here: the settings pages say when they are missing. Admins and supervisors see every
+    inbox: their consoles reconnect to hear it. Raises ``PermissionDenied`` for a non-admin and
+    ``ValidationError`` for a bad kind, name, origin or address, or an address another inbox has.
     """
     check_admin(admin)
-    name, origins = check_inbox_name(name), check_allowed_origins(allowed_origins)
+    kind, name = check_inbox_kind(kind), check_inbox_name(name)
+    origins: list[str] = []
+    if kind == Inbox.Kind.WIDGET:
+        if address:
+            raise ValidationError("a website widget has no address")
+        origins = check_allowed_origins(allowed_origins or [])
+    else:
+        if allowed_origins:
+            raise ValidationError("only a website widget has allowed origins")
+        address = check_inbox_address(kind, address)
     with transaction.atomic():
-        inbox = Inbox.objects.create(name=name, kind=Inbox.Kind.WIDGET, allowed_origins=origins)
+        if address:
+            _lock_admins()
+            _check_address_free(kind, address)
+        inbox = Inbox.objects.create(name=name, kind=kind, address=address or "", allowed_origins=origins)
         _membership_changed(every_inbox_viewer_ids())
     return inbox
+
+
+def do_create_widget_inbox(admin: Agent, name: str, allowed_origins: list[str]) -> Inbox:
+    """A new website-widget inbox: ``do_create_inbox`` for a widget."""
+    return do_create_inbox(admin, Inbox.Kind.WIDGET, name, allowed_origins=allowed_origins)
 
 
 def do_save_inbox(
@@ -337,9 +430,11 @@ def do_save_inbox(
     team_id: int | None,
     member_ids: Iterable[int],
     allowed_origins: list[str] | None = None,
+    address: str | None = None,
     config: dict[str, Any] | None = None,
 ) -> Inbox:
-    """Change an inbox: its name, team and members, its allowed origins (widgets; None leaves them) and
+    """Change an inbox: its name, team and members, its allowed origins (widgets; None leaves them), its
+    address (email and SMS, checked and unique as in ``do_create_inbox``; None leaves it) and
     the config keys in ``config`` ({key: value}, None removing the key; other keys are kept as they are).
 
     Agents who join or leave get ``membership.changed``; those who leave are unassigned from the
@@ -349,12 +444,19 @@ def do_save_inbox(
     check_admin(admin)
     name = check_inbox_name(name)
     with transaction.atomic():
+        if address is not None:
+            _lock_admins()  # before the inbox's row: the order do_create_inbox and do_save_agent take
         inbox = Inbox.objects.select_for_update().get(pk=inbox_id)
         changes = check_inbox_config(inbox.kind, config or {})
         if allowed_origins is not None:
             if inbox.kind != Inbox.Kind.WIDGET:
                 raise ValidationError("only a website widget has allowed origins")
             inbox.allowed_origins = check_allowed_origins(allowed_origins)
+        if address is not None:
+            if inbox.kind not in (Inbox.Kind.EMAIL, Inbox.Kind.SMS):
+                raise ValidationError(f"a {inbox.get_kind_display()} inbox's address is not changed here")
+            inbox.address = check_inbox_address(inbox.kind, address)
+            _check_address_free(inbox.kind, inbox.address, inbox.pk)
         if team_id is not None and not Team.objects.filter(pk=team_id).exists():
             raise ValidationError("no such team")
         wanted = _existing(Agent, member_ids)
@@ -365,7 +467,7 @@ def do_save_inbox(
             else:
                 merged[key] = value
         inbox.name, inbox.team_id, inbox.config = name, team_id, merged
-        inbox.save(update_fields=["name", "team", "allowed_origins", "config"])
+        inbox.save(update_fields=["name", "team", "allowed_origins", "address", "config"])
         current = set(inbox.members.values_list("pk", flat=True))
         inbox.members.remove(*(current - wanted))
         inbox.members.add(*(wanted - current))

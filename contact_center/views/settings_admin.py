@@ -8,6 +8,8 @@ lists; only admins change anything.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
@@ -17,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 
 from contact_center import presence
 from contact_center.actions import agent_security as security
@@ -31,15 +33,67 @@ def embed_snippet(inbox: Inbox) -> str:
     return f'<script src="{settings.PUBLIC_BASE_URL}/widget/loader.js" data-inbox="{inbox.public_key}" async></script>'
 
 
+def twilio_sms_webhook_url() -> str:
+    """What an admin pastes into Twilio's console as a number's "A message comes in" webhook: the URL
+    Twilio signs, so it is built on ``PUBLIC_BASE_URL`` as channels_adapters/sms/views.py checks it."""
+    return settings.PUBLIC_BASE_URL + reverse("sms:twilio-sms")
+
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def setup_notices(kind: str) -> list[str]:
+    """What whoever runs Parley must still set for an inbox of ``kind`` to work (docs/configuration.md),
+    one sentence each; empty when nothing is missing. Read from settings on every call: they change
+    only with a restart, and the admin reading this page is the one who asks the operator."""
+    notices = []
+    if kind == Inbox.Kind.EMAIL:
+        smtp = settings.PARLEY_SMTP
+        missing = [name for name, key in (("SMTP_URL", "url"), ("PARLEY_MAIL_FROM", "mail_from")) if not smtp[key]]
+        if missing:
+            notices.append(
+                f"Replies cannot go out by email until whoever runs Parley sets {' and '.join(missing)} "
+                '(docs/configuration.md, "Email"): until then they are retried, and fail after the last attempt.'
+            )
+    elif kind == Inbox.Kind.SMS:
+        twilio = settings.PARLEY_TWILIO
+        if not (twilio["account_sid"] and twilio["auth_token"]):
+            notices.append(
+                "Texts cannot go out or come in until whoever runs Parley sets TWILIO_ACCOUNT_SID and "
+                'TWILIO_AUTH_TOKEN (docs/configuration.md, "SMS (Twilio)"): until then Twilio\'s webhook is '
+                "refused and replies cannot be sent to phone numbers."
+            )
+        if urlsplit(settings.PUBLIC_BASE_URL).hostname in LOOPBACK_HOSTS:
+            notices.append(
+                f"Twilio cannot reach {settings.PUBLIC_BASE_URL}, a loopback address: texts arrive once whoever "
+                "runs Parley sets PUBLIC_BASE_URL to the address the internet reaches it at (the webhook URL "
+                "follows it)."
+            )
+    return notices
+
+
+def channel_context(inbox: Inbox) -> dict:
+    """What an email or SMS inbox's card and page show besides its settings."""
+    return {
+        "notices": setup_notices(inbox.kind),
+        "webhook_url": twilio_sms_webhook_url() if inbox.kind == Inbox.Kind.SMS else None,
+        "mail_from": settings.PARLEY_SMTP["mail_from"] if inbox.kind == Inbox.Kind.EMAIL else None,
+    }
+
+
 def _saved(form, action, *, field_of=lambda message: None) -> bool:
-    """Run ``action()`` if ``form`` is valid; a ``ValidationError`` from it lands on the form. True when saved."""
+    """Run ``action()`` if ``form`` is valid; a ``ValidationError`` from it lands on the form (on the
+    fields it names, when it names fields of the form). True when saved."""
     if not form.is_valid():
         return False
     try:
         action()
     except ValidationError as exc:
-        for message in exc.messages:
-            form.add_error(field_of(message), message)
+        if hasattr(exc, "error_dict") and set(exc.error_dict) <= set(form.fields):
+            form.add_error(None, exc)
+        else:
+            for message in exc.messages:
+                form.add_error(field_of(message), message)
         return False
     return True
 
@@ -49,30 +103,45 @@ def _saved(form, action, *, field_of=lambda message: None) -> bool:
 
 @login_required
 def inboxes(request: HttpRequest):
-    """Every inbox, with each widget's snippet to copy and a form to add a widget inbox. Admins only."""
+    """Every inbox, with each widget's snippet to copy, each SMS inbox's webhook URL, what each channel
+    still lacks, and "Add an inbox": a choice of kind (``?add=email``), then that kind's form. Admins only."""
     actions.check_admin(request.user)
-    form = forms.NewWidgetInboxForm(request.POST or None)
+    kind = request.POST.get("kind") if request.method == "POST" else request.GET.get("add")
+    form = forms.new_inbox_form(kind, request.POST or None)
     if request.method == "POST":
 
         def create():
             data = form.cleaned_data
-            created.append(actions.do_create_widget_inbox(request.user, data["name"], data["allowed_origins"]))
+            inbox = actions.do_create_inbox(request.user, data["kind"], data["name"], **form.create_arguments())
+            created.append(inbox)
 
         created: list[Inbox] = []
         if _saved(form, create):
             messages.success(request, f"Added {created[0].name}: choose its members and settings below.")
             return redirect("settings-inbox-edit", created[0].pk)
     rows = [
-        {"inbox": inbox, "snippet": embed_snippet(inbox) if inbox.kind == Inbox.Kind.WIDGET else None}
+        {
+            "inbox": inbox,
+            "snippet": embed_snippet(inbox) if inbox.kind == Inbox.Kind.WIDGET else None,
+            **channel_context(inbox),
+        }
         for inbox in Inbox.objects.select_related("team").annotate(member_count=Count("members")).order_by("name", "pk")
     ]
-    return render(request, "console/settings_inboxes.html", {"rows": rows, "form": form})
+    choices = [
+        {"kind": choice, "label": Inbox.Kind(choice).label, "url": f"{reverse('settings-inboxes')}?add={choice}"}
+        for choice in actions.CREATABLE_KINDS
+    ]
+    # What the chosen kind will need, before the admin adds it.
+    adding = {f"new_{key}": value for key, value in channel_context(Inbox(kind=form.inbox_kind)).items()}
+    context = {"rows": rows, "form": form, "kind": form.inbox_kind, "choices": choices, **adding}
+    return render(request, "console/settings_inboxes.html", context)
 
 
 @login_required
 def inbox(request: HttpRequest, inbox_id: int):
-    """Change one inbox: name, team, members, automatic assignment, and for widgets origins, look,
-    business hours, offline mode, survey, verification and attachments. Admins only."""
+    """Change one inbox: name, team, members, automatic assignment, SLA targets; an email or SMS inbox's
+    address; and for widgets origins, look, business hours, offline mode, survey, verification and
+    attachments. Admins only."""
     actions.check_admin(request.user)
     inbox = get_object_or_404(Inbox.objects.select_related("team"), pk=inbox_id)
     form = forms.inbox_form(inbox, request.POST or None)
@@ -87,6 +156,7 @@ def inbox(request: HttpRequest, inbox_id: int):
                 team_id=data["team"].pk if data["team"] else None,
                 member_ids=[agent.pk for agent in data["members"]],
                 allowed_origins=form.allowed_origins(),
+                address=form.new_address(),
                 config=form.config_changes(),
             )
 
@@ -94,7 +164,8 @@ def inbox(request: HttpRequest, inbox_id: int):
             messages.success(request, f"Saved {form.cleaned_data['name']}.")
             return redirect("settings-inbox-edit", inbox.pk)
     snippet = embed_snippet(inbox) if inbox.kind == Inbox.Kind.WIDGET else None
-    return render(request, "console/settings_inbox_edit.html", {"inbox": inbox, "form": form, "snippet": snippet})
+    context = {"inbox": inbox, "form": form, "snippet": snippet, **channel_context(inbox)}
+    return render(request, "console/settings_inbox_edit.html", context)
 
 
 # --- agents -------------------------------------------------------------------------------------

@@ -87,19 +87,109 @@ def check_origin_lines(text: str) -> list[str]:
     return actions.check_allowed_origins(origins)
 
 
-class NewWidgetInboxForm(forms.Form):
+class NewInboxForm(forms.Form):
+    """Add an inbox of one kind: its ``kind`` (hidden, set by the page's choice) and name, plus what the
+    kind needs (the subclasses). The action checks it all again."""
+
+    kind = forms.ChoiceField(choices=[(kind, Inbox.Kind(kind).label) for kind in actions.CREATABLE_KINDS])
     name = forms.CharField(max_length=actions.NAME_MAX)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, initial={"kind": self.inbox_kind}, **kwargs)
+        self.fields["kind"].widget = forms.HiddenInput()
+
+    def clean_kind(self):
+        kind = actions.check_inbox_kind(self.cleaned_data["kind"])
+        if kind != self.inbox_kind:
+            raise ValidationError("choose the kind of inbox again")
+        return kind
+
+    def clean_name(self):
+        return actions.check_inbox_name(self.cleaned_data["name"])
+
+    def create_arguments(self) -> dict:
+        """What ``do_create_inbox`` takes besides the admin, the kind and the name."""
+        return {}
+
+
+class NewWidgetInboxForm(NewInboxForm):
+    inbox_kind = Inbox.Kind.WIDGET
     allowed_origins = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "placeholder": "https://shop.example"}),
         help_text="The sites that may show this widget: one origin (scheme://host[:port]) per line.",
     )
 
-    def clean_name(self):
-        return actions.check_inbox_name(self.cleaned_data["name"])
-
     def clean_allowed_origins(self):
         return check_origin_lines(self.cleaned_data["allowed_origins"])
+
+    def create_arguments(self) -> dict:
+        return {"allowed_origins": self.cleaned_data["allowed_origins"]}
+
+
+class _AddressField(forms.CharField):
+    """An email or SMS inbox's address, checked by the action's ``check_inbox_address``."""
+
+    def __init__(self, kind: str, **kwargs):
+        self.kind = kind
+        super().__init__(max_length=actions.ADDRESS_MAX, **kwargs)
+
+    def clean(self, value):
+        return actions.check_inbox_address(self.kind, super().clean(value))
+
+
+EMAIL_ADDRESS_HELP = "The address customers write to, like support@shop.example. No other email inbox may have it."
+SMS_NUMBER_HELP = (
+    "A number of your Twilio account that can send and receive SMS, in international form: + and the "
+    "country code, like +4721999999. No other SMS inbox may have it."
+)
+
+
+def _email_address_field() -> forms.CharField:
+    return _AddressField(
+        Inbox.Kind.EMAIL,
+        label="Support address",
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "placeholder": "support@shop.example"}),
+        help_text=EMAIL_ADDRESS_HELP,
+    )
+
+
+def _sms_number_field() -> forms.CharField:
+    return _AddressField(
+        Inbox.Kind.SMS,
+        label="Twilio phone number",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "placeholder": "+4721999999"}),
+        help_text=SMS_NUMBER_HELP,
+    )
+
+
+class NewEmailInboxForm(NewInboxForm):
+    inbox_kind = Inbox.Kind.EMAIL
+    address = _email_address_field()
+
+    def create_arguments(self) -> dict:
+        return {"address": self.cleaned_data["address"]}
+
+
+class NewSmsInboxForm(NewInboxForm):
+    inbox_kind = Inbox.Kind.SMS
+    address = _sms_number_field()
+
+    def create_arguments(self) -> dict:
+        return {"address": self.cleaned_data["address"]}
+
+
+NEW_INBOX_FORMS: dict[str, type[NewInboxForm]] = {
+    Inbox.Kind.WIDGET: NewWidgetInboxForm,
+    Inbox.Kind.EMAIL: NewEmailInboxForm,
+    Inbox.Kind.SMS: NewSmsInboxForm,
+}
+
+
+def new_inbox_form(kind: str | None, data=None) -> NewInboxForm:
+    """The form that adds an inbox of ``kind``; a website widget's for a kind that cannot be added here
+    (its posted ``kind`` is then refused by the form)."""
+    return NEW_INBOX_FORMS.get(kind, NewWidgetInboxForm)(data)
 
 
 class InboxForm(forms.Form):
@@ -167,6 +257,10 @@ class InboxForm(forms.Form):
         return changes
 
     def allowed_origins(self) -> list[str] | None:
+        return None
+
+    def new_address(self) -> str | None:
+        """The address to save (email and SMS inboxes); None leaves it as it is."""
         return None
 
 
@@ -509,8 +603,32 @@ def _field_check(check, key: str, value):
         raise ValidationError(exc.messages[0].removeprefix(f"{key}: ")) from None
 
 
+class _AddressedInboxForm(InboxForm):
+    """An email or SMS inbox: what every inbox has, and its address first."""
+
+    field_order = ["name", "address"]
+
+    def initial_of(self, inbox: Inbox) -> dict:
+        return {**super().initial_of(inbox), "address": inbox.address}
+
+    def new_address(self) -> str | None:
+        return self.cleaned_data["address"]
+
+
+class EmailInboxForm(_AddressedInboxForm):
+    address = _email_address_field()
+
+
+class SmsInboxForm(_AddressedInboxForm):
+    address = _sms_number_field()
+
+
 def inbox_form(inbox: Inbox, data=None) -> InboxForm:
-    form_class = WidgetInboxForm if inbox.kind == Inbox.Kind.WIDGET else InboxForm
+    form_class = {
+        Inbox.Kind.WIDGET: WidgetInboxForm,
+        Inbox.Kind.EMAIL: EmailInboxForm,
+        Inbox.Kind.SMS: SmsInboxForm,
+    }.get(inbox.kind, InboxForm)
     return form_class(inbox, data)
 
 

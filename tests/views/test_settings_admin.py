@@ -6,8 +6,11 @@ Admins change everything; supervisors read the agents and teams lists; agents ge
 from __future__ import annotations
 
 from datetime import time
+from io import StringIO
+from urllib.parse import urlsplit
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.forms import CheckboxInput
 from django.test import Client
@@ -18,6 +21,7 @@ from contact_center.actions.inbound import do_receive_inbound
 from contact_center.actions.replies import do_send_reply
 from contact_center.lib.availability import check_business_hours
 from contact_center.models import Agent, Conversation, Inbox, Team, TimelineEntry
+from tests.channels_adapters.conftest import SHOP_NUMBER, VERA_PHONE, post_as_twilio, twilio_settings
 from tests.conftest import visitor_envelope
 
 pytestmark = pytest.mark.django_db
@@ -169,7 +173,8 @@ def test_an_admin_adds_a_widget_inbox_with_its_origins(client, charlie):
     client.force_login(charlie)
 
     response = client.post(
-        INBOXES, {"name": "  Shop  ", "allowed_origins": "https://Shop.example/\nhttp://localhost:3000"}
+        INBOXES,
+        {"kind": "widget", "name": "  Shop  ", "allowed_origins": "https://Shop.example/\nhttp://localhost:3000"},
     )
 
     inbox = Inbox.objects.get()
@@ -194,7 +199,7 @@ def test_an_admin_adds_a_widget_inbox_with_its_origins(client, charlie):
 def test_it_refuses_what_is_not_an_origin_and_names_it(client, charlie, website, origin):
     client.force_login(charlie)
 
-    created = client.post(INBOXES, {"name": "Shop", "allowed_origins": origin})
+    created = client.post(INBOXES, {"kind": "widget", "name": "Shop", "allowed_origins": origin})
     edited = edit(client, inbox_url(website), allowed_origins_text=f"https://ok.example\n{origin}")
 
     assert "is not an origin" in str(errors_of(created)["allowed_origins"])
@@ -441,7 +446,7 @@ def test_it_refuses_a_pre_chat_form_the_widget_could_not_show(client, charlie, w
     assert "prechat" not in website.config
 
 
-def test_an_email_inbox_has_only_the_settings_every_channel_shares(client, charlie, alice):
+def test_an_email_inbox_has_its_address_and_the_settings_every_channel_shares(client, charlie, alice):
     mailbox = Inbox.objects.create(name="Support mail", kind=Inbox.Kind.EMAIL, address="help@example.com")
     client.force_login(charlie)
 
@@ -451,6 +456,7 @@ def test_an_email_inbox_has_only_the_settings_every_channel_shares(client, charl
     assert "Embed snippet" not in page.content.decode() and "help@example.com" in page.content.decode()
     assert set(page.context["form"].fields) == {
         "name",
+        "address",
         "team",
         "members",
         "auto_assign",
@@ -461,6 +467,246 @@ def test_an_email_inbox_has_only_the_settings_every_channel_shares(client, charl
     mailbox.refresh_from_db()
     assert mailbox.config == {"auto_assign": True}
     assert list(mailbox.members.all()) == [alice]
+
+
+# --- email and SMS inboxes ---------------------------------------------------------------------
+
+
+def add_inbox(client, kind: str, name: str, **fields):
+    return client.post(f"{INBOXES}?add={kind}", {"kind": kind, "name": name, **fields})
+
+
+def test_the_add_form_offers_a_widget_email_and_sms_and_nothing_that_cannot_work_yet(client, charlie):
+    client.force_login(charlie)
+
+    page = client.get(INBOXES).content.decode()
+    email = client.get(f"{INBOXES}?add=email")
+    sms = client.get(f"{INBOXES}?add=sms")
+    whatsapp = client.get(f"{INBOXES}?add=whatsapp")
+
+    for kind in ["widget", "email", "sms"]:
+        assert f"?add={kind}" in page
+    assert "?add=whatsapp" not in page and "?add=voice" not in page
+    assert set(client.get(INBOXES).context["form"].fields) == {"kind", "name", "allowed_origins"}
+    assert set(email.context["form"].fields) == {"kind", "name", "address"}
+    assert "Support address" in email.content.decode() and "Add email inbox" in email.content.decode()
+    assert "Twilio phone number" in sms.content.decode() and "Add SMS inbox" in sms.content.decode()
+    assert whatsapp.context["form"].inbox_kind == Inbox.Kind.WIDGET  # an unknown choice shows the widget's form
+    assert "added in Django admin" not in page
+
+
+def test_an_admin_adds_an_email_inbox_at_its_support_address(
+    client, charlie, supervisor, published, django_capture_on_commit_callbacks
+):
+    client.force_login(charlie)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = add_inbox(client, "email", "  Support   mail ", address="  Help@Shop.Example ")
+
+    inbox = Inbox.objects.get()
+    assert response.status_code == 302 and response["Location"] == inbox_url(inbox)
+    assert (inbox.name, inbox.kind, inbox.address) == ("Support mail", Inbox.Kind.EMAIL, "help@shop.example")
+    assert inbox.allowed_origins == [] and inbox.config == {}
+    # Admins and supervisors see every inbox: their consoles reconnect to hear the new one.
+    assert published == [(MEMBERSHIP_CHANGED, [f"agent.{charlie.pk}", f"agent.{supervisor.pk}"])]
+    page = client.get(inbox_url(inbox)).content.decode()
+    assert "Added Support mail" in page and 'value="help@shop.example"' in page
+
+
+def test_an_admin_adds_an_sms_inbox_at_its_number_in_e164(client, charlie):
+    client.force_login(charlie)
+
+    response = add_inbox(client, "sms", "Texts", address="+47 21 99 99 99")
+
+    inbox = Inbox.objects.get()
+    assert response.status_code == 302 and response["Location"] == inbox_url(inbox)
+    assert (inbox.name, inbox.kind, inbox.address) == ("Texts", Inbox.Kind.SMS, SHOP_NUMBER)
+
+
+@pytest.mark.parametrize(
+    "kind, address, problem",
+    [
+        ("email", "", "This field is required"),
+        ("email", "help at shop.example", "is not an email address"),
+        ("email", "help@", "is not an email address"),
+        ("email", "a" * 250 + "@shop.example", "at most 254 characters"),
+        ("email", "help@shop.example\r\nBcc: x@evil.example", "is not an email address"),
+        ("sms", "21999999", "international form"),
+        ("sms", "+47 abc", "international form"),
+        ("sms", "+1", "international form"),
+        ("sms", "+" + "9" * 250, "international form"),
+        ("sms", "+47 21 99 99 99 99 99 99", "international form"),
+    ],
+)
+def test_it_refuses_an_address_that_is_not_one_and_names_it(client, charlie, kind, address, problem):
+    client.force_login(charlie)
+
+    response = add_inbox(client, kind, "Support", address=address)
+
+    assert problem in str(errors_of(response)["address"])
+    assert not Inbox.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "kind, taken, typed",
+    [("email", "help@shop.example", "HELP@shop.example"), ("sms", SHOP_NUMBER, "+47 219 99 999")],
+)
+def test_it_refuses_an_address_another_inbox_of_the_kind_has(client, charlie, kind, taken, typed):
+    first = Inbox.objects.create(name="First", kind=kind, address=taken)
+    second = Inbox.objects.create(
+        name="Second", kind=kind, address="help2@shop.example" if kind == "email" else "+4721000001"
+    )
+    client.force_login(charlie)
+
+    created = add_inbox(client, kind, "Copy", address=typed)
+    edited = edit(client, inbox_url(second), address=typed)
+
+    for response in [created, edited]:
+        assert f"the {first.get_kind_display()} inbox First has {taken} already" in str(errors_of(response)["address"])
+    assert Inbox.objects.count() == 2
+    second.refresh_from_db()
+    assert second.address != taken
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": "whatsapp", "name": "WhatsApp", "address": "+4721999999"},
+        {"kind": "voice", "name": "Phone", "address": "+4721999999"},
+        {"kind": "<script>", "name": "X"},
+        {"name": "No kind"},
+        {"kind": "email", "name": "x" * 500, "address": "help@shop.example"},
+        {"kind": "widget", "name": "Shop", "address": "help@shop.example", "allowed_origins": "https://shop.example"},
+    ],
+)
+def test_it_adds_no_inbox_of_a_kind_it_cannot_make_and_never_fails(client, charlie, fields):
+    client.force_login(charlie)
+
+    response = client.post(INBOXES, fields)
+
+    assert response.status_code in (200, 302)
+    if fields.get("kind") == "widget":  # the widget's form has no address: the stray field is ignored
+        assert Inbox.objects.get().address == ""
+    else:
+        assert errors_of(response) and not Inbox.objects.exists()
+
+
+def test_agents_and_supervisors_cannot_add_or_readdress_an_inbox(client, alice, supervisor):
+    texts = Inbox.objects.create(name="Texts", kind=Inbox.Kind.SMS, address=SHOP_NUMBER)
+    for who in [alice, supervisor]:
+        client.force_login(who)
+
+        assert add_inbox(client, "sms", "Mine", address="+4721000001").status_code == 403
+        assert client.post(inbox_url(texts), {"name": "Mine", "address": "+4721000001"}).status_code == 403
+
+    assert list(Inbox.objects.values_list("name", "address")) == [("Texts", SHOP_NUMBER), ("Website", "")]
+
+
+def test_an_admin_changes_an_sms_inboxs_number_and_an_email_inboxs_address(client, charlie):
+    texts = Inbox.objects.create(name="Texts", kind=Inbox.Kind.SMS, address=SHOP_NUMBER)
+    mailbox = Inbox.objects.create(name="Mail", kind=Inbox.Kind.EMAIL, address="help@shop.example")
+    client.force_login(charlie)
+
+    assert edit(client, inbox_url(texts), address="+47 21 00 00 09").status_code == 302
+    assert edit(client, inbox_url(mailbox), address="Care@Shop.Example").status_code == 302
+    refused = edit(client, inbox_url(texts), address="0047 not a number")
+
+    assert "international form" in str(errors_of(refused)["address"])
+    texts.refresh_from_db()
+    mailbox.refresh_from_db()
+    assert (texts.address, mailbox.address) == ("+4721000009", "care@shop.example")
+
+
+def test_it_tells_the_admin_what_whoever_runs_parley_must_still_set(client, charlie, settings):
+    settings.PARLEY_SMTP = {"url": None, "mail_from": None}
+    settings.PARLEY_TWILIO = twilio_settings(None, account_sid=None, auth_token=None)
+    mailbox = Inbox.objects.create(name="Mail", kind=Inbox.Kind.EMAIL, address="help@shop.example")
+    texts = Inbox.objects.create(name="Texts", kind=Inbox.Kind.SMS, address=SHOP_NUMBER)
+    client.force_login(charlie)
+
+    listing = client.get(INBOXES).content.decode()
+    for url, channel in [(inbox_url(mailbox), "email"), (inbox_url(texts), "sms")]:
+        for page in [
+            listing,
+            client.get(url).content.decode(),
+            client.get(f"{INBOXES}?add={channel}").content.decode(),
+        ]:
+            if channel == "email":
+                assert (
+                    "Replies cannot go out by email until whoever runs Parley sets SMTP_URL and PARLEY_MAIL_FROM"
+                    in page
+                )
+            else:
+                assert "Texts cannot go out or come in until whoever runs Parley sets TWILIO_ACCOUNT_SID" in page
+
+    settings.PARLEY_SMTP = {"url": "smtp://mail.shop.example:587?starttls=1", "mail_from": "parley@shop.example"}
+    settings.PARLEY_TWILIO = twilio_settings(None)
+    settings.PUBLIC_BASE_URL = "https://chat.shop.example"
+    listing = client.get(INBOXES).content.decode()
+    for page in [
+        listing,
+        client.get(inbox_url(mailbox)).content.decode(),
+        client.get(inbox_url(texts)).content.decode(),
+    ]:
+        assert 'class="notice"' not in page
+    assert "parley@shop.example" in listing  # the sender replies really leave from
+
+
+def test_it_warns_that_twilio_cannot_reach_a_loopback_address(client, charlie, settings):
+    settings.PARLEY_TWILIO = twilio_settings(None)
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    texts = Inbox.objects.create(name="Texts", kind=Inbox.Kind.SMS, address=SHOP_NUMBER)
+    client.force_login(charlie)
+
+    assert (
+        "Twilio cannot reach http://127.0.0.1:8000, a loopback address" in client.get(inbox_url(texts)).content.decode()
+    )
+
+
+def test_an_sms_inbox_shows_the_webhook_url_to_paste_into_twilio_with_copy(client, charlie, settings):
+    settings.PUBLIC_BASE_URL = "https://chat.shop.example"
+    texts = Inbox.objects.create(name="Texts", kind=Inbox.Kind.SMS, address=SHOP_NUMBER)
+    client.force_login(charlie)
+
+    for page in [client.get(INBOXES).content.decode(), client.get(inbox_url(texts)).content.decode()]:
+        assert (
+            f'id="webhook-{texts.pk}" class="snippet-code" type="text" value="https://chat.shop.example/channels/twilio/sms/"'
+            in page
+        )
+        assert f'data-copy="webhook-{texts.pk}"' in page
+
+
+def test_an_sms_inbox_added_in_settings_receives_twilios_webhook_into_a_conversation(
+    client, charlie, settings, django_capture_on_commit_callbacks
+):
+    settings.PARLEY_TWILIO = twilio_settings(None)
+    client.force_login(charlie)
+    add_inbox(client, "sms", "Texts", address="+47 21 99 99 99")
+    texts = Inbox.objects.get()
+    webhook = client.get(inbox_url(texts)).context["webhook_url"]
+    client.logout()
+
+    fields = {"MessageSid": "SM" + "3c" * 16, "From": VERA_PHONE, "To": SHOP_NUMBER, "Body": "Where is my parcel?"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_as_twilio(client, urlsplit(webhook).path, fields)
+
+    assert response.status_code == 200
+    entry = TimelineEntry.objects.get(inbox=texts)
+    assert (entry.body, entry.direction) == ("Where is my parcel?", "in")
+    assert Conversation.objects.get(inbox=texts).pk == entry.conversation_id
+
+
+def test_the_demo_admin_adds_every_kind_of_inbox_in_settings(client):
+    call_command("seed_demo", stdout=StringIO())
+    client.force_login(Agent.objects.get(username="demo"))
+
+    assert add_inbox(client, "widget", "Shop", allowed_origins="https://shop.example").status_code == 302
+    assert add_inbox(client, "email", "Mail", address="help@shop.example").status_code == 302
+    assert add_inbox(client, "sms", "Texts", address=SHOP_NUMBER).status_code == 302
+    texts = Inbox.objects.get(kind=Inbox.Kind.SMS)
+    assert edit(client, inbox_url(texts), address="+4721000009").status_code == 302
+    # Django admin stays a fallback for superusers, which the demo's admin is.
+    assert client.get(f"/admin/contact_center/inbox/{texts.pk}/change/").status_code == 200
 
 
 def test_membership_changes_what_the_agent_sees_and_reconnects_their_consoles(

@@ -100,8 +100,8 @@ class Command(BaseCommand):
         if created:
             demo.set_password(DEMO_PASSWORD)
             demo.save(update_fields=["password"])
-        # The docs send admins to Django admin (email and SMS inboxes, raw JSON, quarantined texts,
-        # articles): staff alone may open it but see nothing there. Set on every run, so a demo seeded
+        # The docs send admins to Django admin for what Settings does not edit yet (raw JSON, quarantined
+        # texts, articles; inboxes as a fallback): staff alone may open it but see nothing there. Set on every run, so a demo seeded
         # before this gets it too.
         if not (demo.is_staff and demo.is_superuser):
             demo.is_staff = demo.is_superuser = True
