@@ -36,6 +36,7 @@ from django.utils import timezone
 from contact_center.actions.timeline import publish_entry
 from contact_center.lib import sla
 from contact_center.lib.envelope import InboundEnvelope
+from contact_center.lib.previews import preview_of
 from contact_center.models import Agent, Conversation, Customer, Identity, Inbox, Label, Team, TimelineEntry
 
 # What ``append`` returns when the message is stored already: the caller rolls back the seq it took.
@@ -72,6 +73,7 @@ def append(envelope: InboundEnvelope, value: str) -> TimelineEntry | object | No
     ``NEW_SENDER`` when nobody has that identity yet (nothing was changed); None when the sender has no
     open conversation here (only their last seen was changed). The caller holds a transaction."""
     now = timezone.now()
+    preview = preview_of(envelope.kind, TimelineEntry.Direction.IN, envelope.body, envelope.payload)
     with connection.cursor() as cursor:
         # The customer first, as the ORM path locks them first (then the conversation): the same order
         # everywhere, or concurrent messages deadlock on PostgreSQL.
@@ -90,6 +92,8 @@ def append(envelope: InboundEnvelope, value: str) -> TimelineEntry | object | No
                 "customer": customer.pk,
                 "inbox": envelope.inbox_id,
                 "open": Conversation.Status.OPEN,
+                "preview": preview[0],
+                "preview_from": preview[1],
             },
         )
         row = cursor.fetchone()
@@ -165,6 +169,8 @@ class _Statements:
                 last_public_seq = {conversation}.last_public_seq + 1,
                 last_customer_seq = {conversation}.last_public_seq + 1,
                 last_activity_at = %(now)s,
+                preview = %(preview)s,
+                preview_from = %(preview_from)s,
                 waiting_since = COALESCE({conversation}.waiting_since, %(now)s)
             WHERE {conversation}.id = (
                 SELECT latest.id FROM {conversation} latest

@@ -82,6 +82,9 @@ def do_merge(agent: Agent, source_id: int, target_id: int) -> Conversation:
         target.last_seq += source.last_seq
         target.last_public_seq += source.last_public_seq
         target.priority = max(target.priority, source.priority)
+        # The source's entries now come last in the target: its newest message is the target's.
+        if source.preview_from:
+            target.preview, target.preview_from = source.preview, source.preview_from
         if target.assignee is None and source.assignee is not None:
             target.assignee = source.assignee
         target.save()

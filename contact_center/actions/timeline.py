@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from contact_center.actions.events import send_event_on_commit
 from contact_center.lib import payloads, recipients, sla
+from contact_center.lib.previews import preview_of
 from contact_center.models import Agent, Attachment, Conversation, TimelineEntry
 
 
@@ -58,8 +59,13 @@ def append_entry(
         Attachment.objects.filter(pk__in=attachment_ids).update(entry=entry)
     conversation.last_activity_at = entry.created_at
     _update_waiting(conversation, entry)
+    preview = preview_of(kind, direction, body, payload)
+    if preview is not None:
+        conversation.preview, conversation.preview_from = preview
     conversation.save(
         update_fields=[
+            "preview",
+            "preview_from",
             "last_seq",
             "last_public_seq",
             "last_activity_at",

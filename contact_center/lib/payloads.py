@@ -92,6 +92,9 @@ def conversation_summary(conversation: Conversation) -> dict[str, Any]:
         "priority": conversation.priority,
         "snoozed_until": conversation.snoozed_until.isoformat() if conversation.snoozed_until else None,
         "subject": conversation.subject,
+        # The newest message, note or call, cut at 140 characters, and who said it: the list's second line.
+        "preview": conversation.preview,
+        "preview_from": conversation.preview_from,
         "last_seq": conversation.last_seq,
         "last_activity_at": conversation.last_activity_at.isoformat(),
         "created_at": conversation.created_at.isoformat(),

@@ -57,6 +57,10 @@ class Conversation(models.Model):
     last_seq = models.PositiveIntegerField(default=0)
     # The same for entries the customer may see; the widget resumes on this gap-free sequence.
     last_public_seq = models.PositiveIntegerField(default=0)
+    # The newest message, note or call as the list shows it under the customer's name, and who said it
+    # (customer, agent, note; "" before anything was said): contact_center/lib/previews.py.
+    preview = models.CharField(max_length=140, blank=True, default="")
+    preview_from = models.CharField(max_length=8, blank=True, default="")
     # The public seq up to which an agent has read the customer's messages: read receipts in the widget.
     agent_read_seq = models.PositiveIntegerField(default=0)
     # What the widget reports about the visitor's browsing (current page, referrer, locale): live context
