@@ -149,18 +149,42 @@ def people(browser, stack):
     assert not contexts.csp_violations, "Content-Security-Policy violations:\n" + "\n".join(contexts.csp_violations)
 
 
+# The console's pictures in the docs: a laptop screen, and (as name-phone.png) a phone, of the same moment.
+LAPTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+CONSOLE_SCREENS = ("console", "settings", "two-factor")
+
+
 @pytest.fixture
 def screenshot(stack):
-    """``screenshot(page, "name")`` writes docs/images/name.png when PARLEY_SCREENSHOTS=1 (embedded run only)."""
+    """``screenshot(page, "name")`` writes docs/images/name.png when PARLEY_SCREENSHOTS=1 (embedded run only).
+
+    A console screen taken at desktop size is taken at 1,440x900, and again at phone width as
+    name-phone.png; the page goes back to its own size afterwards. Pages a test already made small
+    (a phone, a tablet) and the widget on the demo site are taken as they are."""
     enabled = os.environ.get("PARLEY_SCREENSHOTS") == "1" and stack.backend == "embedded"
+
+    def shoot(page: Page, path: Path) -> None:
+        page.wait_for_timeout(300)  # the layout settles after a resize
+        # No blinking caret or half-run transition in the picture.
+        page.screenshot(path=path, animations="disabled", caret="hide")
 
     def take(page: Page, name: str) -> Path | None:
         if not enabled:
             return None
         SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS_DIR / f"{name}.png"
-        # No blinking caret or half-run transition in the picture.
-        page.screenshot(path=path, animations="disabled", caret="hide")
+        own = page.viewport_size
+        if not name.startswith(CONSOLE_SCREENS) or own is None or own["width"] < VIEWPORT["width"]:
+            shoot(page, path)
+            return path
+        try:
+            page.set_viewport_size(LAPTOP)
+            shoot(page, path)
+            page.set_viewport_size(PHONE)
+            shoot(page, SCREENSHOTS_DIR / f"{name}-phone.png")
+        finally:
+            page.set_viewport_size(own)
         return path
 
     return take

@@ -5,8 +5,6 @@ Entry points: the demo page with the embedded widget (``/``) and the agent conso
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
@@ -25,7 +23,7 @@ AGENT = "Dana (demo)"
 
 
 def reply_box(page):
-    return page.get_by_placeholder(re.compile("^Reply"))
+    return page.locator("#reply-body")
 
 
 def test_it_shows_the_visitor_that_the_agent_is_typing_a_reply_but_not_a_note(stack, people):

@@ -11,6 +11,17 @@ import { announceViewing } from "./collision.js";
 const form = byId("reply");
 const input = byId("reply-body");
 const asNote = byId("as-note");
+const sendButton = form.querySelector("button[type=submit]");
+const REPLY_PLACEHOLDER = input.placeholder;
+const NOTE_PLACEHOLDER = "Internal note (only agents see this). @name mentions a colleague";
+
+// Note mode is unmistakable: a tinted box, its own placeholder and button, and the visitor hears nothing.
+function showMode() {
+  form.classList.toggle("note-mode", asNote.checked);
+  input.placeholder = asNote.checked ? NOTE_PLACEHOLDER : REPLY_PLACEHOLDER;
+  sendButton.textContent = asNote.checked ? "Add note" : "Send";
+}
+asNote.addEventListener("change", showMode);
 
 export function focusReply() {
   input.focus();
@@ -19,6 +30,7 @@ export function focusReply() {
 // r / n: reply or write an internal note.
 export function startWriting(note) {
   asNote.checked = note;
+  showMode();
   onDraft();
   input.focus();
 }
@@ -70,6 +82,11 @@ form.addEventListener("submit", (e) => {
     delivery_status: "sending", attachments: extra.files, payload: extra.payload });
   showSending(node);
   write(frame, node);
+  // A note is an aside: the next thing written is a reply again, as in Chatwoot and Zendesk.
+  if (asNote.checked) {
+    asNote.checked = false;
+    showMode();
+  }
 });
 
 // The server refused a write (a file no longer available, no inbox to reply from): it will never be
@@ -85,6 +102,7 @@ export function refused(event) {
   if (written.frame.conversation !== state.current || input.value.trim()) return;
   input.value = written.frame.body;
   asNote.checked = written.frame.type === "note";
+  showMode();
   saveDraft();
 }
 
@@ -101,6 +119,7 @@ export function restoreDraft(id) {
   try { draft = JSON.parse(localStorage.getItem(draftKey(id)) || "null"); } catch (err) { draft = null; }
   input.value = draft ? draft.body : "";
   asNote.checked = !!(draft && draft.note);
+  showMode();
 }
 input.addEventListener("input", saveDraft);
 asNote.addEventListener("change", saveDraft);
@@ -128,6 +147,7 @@ function offerCanned() {
     return;
   }
   cannedShown = canned.filter((c) => c.shortcut.indexOf(q) === 0).slice(0, 8);
+  if (!canned.length) { showNoCanned(); return; }
   if (!cannedShown.length) { hideCanned(); return; }
   cannedAt = 0;
   renderCanned();
@@ -145,6 +165,17 @@ function renderCanned() {
   cannedMenu.hidden = false;
   input.setAttribute("aria-expanded", "true");
   input.setAttribute("aria-activedescendant", "canned-" + cannedAt);
+}
+
+// None saved yet: say where they come from instead of doing nothing.
+function showNoCanned() {
+  cannedShown = [];
+  cannedMenu.replaceChildren(el("li", { class: "empty-state", role: "option", "aria-disabled": "true" }, [
+    el("strong", { text: "No canned responses yet" }),
+    el("span", { text: "Admins and supervisors add them under Settings → Canned responses; then / and a shortcut puts one here." }),
+  ]));
+  cannedMenu.hidden = false;
+  input.setAttribute("aria-expanded", "true");
 }
 
 export function hideCanned() {
@@ -166,7 +197,9 @@ function useCanned(i) {
 input.addEventListener("input", offerCanned);
 input.addEventListener("blur", hideCanned);
 input.addEventListener("keydown", (e) => {
-  if (cannedMenu.hidden) {
+  if (cannedMenu.hidden || !cannedShown.length) {
+    // The menu is closed, or says there is nothing to pick: Esc closes it, Enter sends.
+    if (!cannedMenu.hidden && e.key === "Escape") { hideCanned(); e.stopPropagation(); e.preventDefault(); return; }
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
     return;
   }

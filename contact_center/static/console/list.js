@@ -4,6 +4,7 @@ import { byId, el, minutesText } from "./dom.js";
 import { conversations, lastSeq, mentioned, me, state, unread } from "./state.js";
 import { labelChips } from "./labels.js";
 import { open } from "./thread.js";
+import { icon } from "./icons.js";
 
 const PRIORITIES = ["None", "Low", "Medium", "High", "Urgent"];
 const listNode = byId("conversations");
@@ -55,28 +56,80 @@ function dueText(c) {
   return null;
 }
 
+// "now", "3 min", "2 h", "4 d": how long ago, as the row's time says it; the date past a week.
+function agoText(iso) {
+  const ms = Date.now() - new Date(iso).getTime();
+  if (ms < 60000) return "now";
+  return ms < 7 * 86400000 ? minutesText(ms) : new Date(iso).toLocaleDateString([], { month: "short", day: "numeric" });
+}
+
+// Initials in a circle, coloured by id, for someone without a picture.
+export function avatarNode(person, className) {
+  const node = el("span", { class: className, "aria-hidden": "true", "data-initials": initials(person.name) });
+  node.style.setProperty("--hue", String((person.id * 47) % 360));
+  return node;
+}
+// "Dana (demo)" -> "D", "Vera Lind" -> "VL", "Customer #4" -> "C4": the first letter or digit of the
+// first and last words, leaving out what is in brackets.
+function initials(name) {
+  const firsts = String(name).replace(/\(.*?\)/g, " ").split(/\s+/)
+    .map((word) => (word.match(/[\p{L}\p{N}]/u) || [""])[0]).filter(Boolean);
+  return ((firsts[0] || "?") + (firsts.length > 1 ? firsts[firsts.length - 1] : "")).toUpperCase();
+}
+
+const PREVIEW_WORDS = { agent: ["reply", "Reply"], note: ["note", "Note"] };
+
+// One row: the customer and how long ago, the newest message, then the channel, status, assignee,
+// priority, what is due and the labels.
 function rowNode(c) {
-  const b = el("button", { type: "button", "data-conversation": c.id, "aria-current": String(c.id === state.current) });
-  b.appendChild(el("strong", { text: c.customer.name }));
-  if (unread[c.id]) b.appendChild(el("span", { class: "unread", text: unread[c.id] }));
-  const parts = [c.inbox.name, c.status];
-  if (c.assignee) parts.push(c.assignee.name);
-  if (c.priority) parts.push(PRIORITIES[c.priority]);
-  b.appendChild(el("span", { class: "meta", text: parts.join(" · ") }));
-  const due = dueText(c);
-  if (due) b.appendChild(el("span", { class: "due" + (due.late ? " late" : ""), text: due.text }));
+  const b = el("button", { type: "button", class: "row", "data-conversation": c.id, "aria-current": String(c.id === state.current) });
   if (c.unread) b.classList.add("has-unread");
-  if (c.labels && c.labels.length) b.appendChild(labelChips(c.labels));
+  const top = el("span", { class: "row-top" }, [el("strong", { text: c.customer.name })]);
+  top.appendChild(el("time", { class: "row-time", datetime: c.last_activity_at, "data-at": c.last_activity_at, text: agoText(c.last_activity_at) }));
+  const main = el("span", { class: "row-main" }, [top]);
+  if (c.preview || c.preview_from) {
+    const preview = el("span", { class: "row-preview" });
+    const words = PREVIEW_WORDS[c.preview_from];
+    if (words) preview.appendChild(el("span", { class: "row-who row-who-" + c.preview_from }, [icon(words[0], words[1])]));
+    preview.append(c.preview || "");
+    main.appendChild(preview);
+  }
+  const meta = el("span", { class: "row-meta meta" }, [icon(c.inbox.kind)]);
+  meta.append(c.inbox.name + " · " + c.status);
+  if (c.assignee) {
+    meta.append(" · ");
+    meta.appendChild(el("span", { class: "row-assignee" }, [avatarNode(c.assignee, "assignee-avatar"), c.assignee.name]));
+  }
+  if (c.priority) meta.append(" · " + PRIORITIES[c.priority]);
+  main.appendChild(meta);
+  const due = dueText(c);
+  if (due) main.appendChild(el("span", { class: "due" + (due.late ? " late" : ""), text: due.text }));
+  if (c.labels && c.labels.length) main.appendChild(labelChips(c.labels));
+  b.append(avatarNode({ id: c.customer.id, name: c.customer.name }, "row-avatar"), main);
+  if (unread[c.id]) b.appendChild(el("span", { class: "unread", text: unread[c.id], title: unread[c.id] + " new" }));
   b.addEventListener("click", () => open(c.id));
   return el("li", {}, [b]);
 }
+
+// What an empty list says, by view and filters: what to do next, not just "nothing".
+function emptyNode() {
+  const filtered = list.label || list.inbox || list.team || list.channel;
+  const [title, hint] = filtered ? ["No conversations match these filters", "Set a filter back to Any to see more."]
+    : list.view === "mine" ? ["Nothing assigned to you", "Take a conversation from Unassigned, or press a on an open one."]
+    : list.view === "unassigned" ? ["Every conversation has an owner", "New conversations wait here until someone takes them."]
+    : list.view === "mentions" ? ["No mentions", "Colleagues mention you by writing @ and your name in an internal note."]
+    : list.status === "open" || list.status === "" ? ["No conversations yet", "When a customer writes (the website widget, email, SMS), the conversation appears here. Admins find each widget's snippet under Settings → Inboxes."]
+    : ["Nothing " + list.status, "Conversations show here once they are " + list.status + "."];
+  return el("li", { class: "empty-state" }, [el("h3", { text: title }), el("p", { text: hint })]);
+}
+let listLoaded = false;   // the first page arrived: an empty list is empty, not loading
 
 export function renderList() {
   const items = Object.keys(list.ids).map((id) => conversations[id])
     .filter((c) => c && inList(c))
     .sort(byListOrder);
   loadMore.hidden = !list.next;
-  listNode.replaceChildren(...items.map(rowNode));
+  listNode.replaceChildren(...(items.length || !listLoaded ? items.map(rowNode) : [emptyNode()]));
   const total = Object.values(unread).reduce((a, b) => a + b, 0);
   document.title = (total ? "(" + total + ") " : "") + "Console · Parley";
 }
@@ -110,10 +163,13 @@ export function loadList(more) {
         if (lastSeq[c.id] === undefined) lastSeq[c.id] = c.last_seq;
       }
       list.next = data.next;
+      listLoaded = true;
       renderList();
     })
     .catch(() => { /* the list keeps what it shows; the reconnect loads it again */ });
 }
+
+const COUNTED = { mine: "assigned to you", unassigned: "assigned to nobody", all: "in your inboxes", mentions: "where a colleague mentioned you" };
 
 function loadCounts() {
   return fetch("/console/api/conversations/counts/", { credentials: "same-origin" })
@@ -125,6 +181,10 @@ function loadCounts() {
         // A small pill: the number shows, "unread" is for screen readers.
         unreadCount.replaceChildren();
         if (data.unread[view]) unreadCount.append(String(data.unread[view]), el("span", { class: "visually-hidden", text: " unread" }));
+        // The numbers say what they count when pointed at.
+        const open = data.open[view], tab = document.querySelector('.view-tabs [data-view="' + view + '"]');
+        tab.title = open + " open conversation" + (open === 1 ? " " : "s ") + COUNTED[view] +
+          (data.unread[view] ? ", " + data.unread[view] + " with unread messages" : "");
       }
     })
     .catch(() => { /* the counts keep their last numbers until the next change or reconnect */ });
@@ -178,3 +238,8 @@ for (const k of FILTER_SELECTS) {
   select.addEventListener("change", () => showList({ [k]: select.value }));
 }
 loadMore.addEventListener("click", () => loadList(true));
+
+// The rows' "3 min" goes stale while the list stands still: refresh the times once a minute.
+setInterval(() => {
+  for (const time of listNode.querySelectorAll("time[data-at]")) time.textContent = agoText(time.dataset.at);
+}, 60000);

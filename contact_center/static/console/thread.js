@@ -16,7 +16,35 @@ const visitorTyping = byId("visitor-typing");
 const loadEarlier = byId("load-earlier");
 const workspace = document.querySelector(".workspace");
 
+const TIME = { hour: "2-digit", minute: "2-digit" };
+
+// What happened to the conversation, as one line: "Dana took the conversation · 12:48", or
+// "Resolved by Dana · 12:48" when the words do not name who did it.
+function activityNode(e) {
+  const li = el("li", { class: "entry activity" });
+  li.dataset.seq = e.seq;
+  li.dataset.id = e.id;
+  let words = e.body;
+  if (e.author && !words.startsWith(e.author.name)) words += " by " + e.author.name;
+  li.appendChild(el("span", { class: "body", text: words }));
+  if (e.created_at) {
+    const when = new Date(e.created_at);
+    li.appendChild(el("time", { class: "status", datetime: e.created_at, title: when.toLocaleString(), text: when.toLocaleTimeString([], TIME) }));
+  }
+  return li;
+}
+
+// Consecutive activity lines sit together, as one block, between the messages around them.
+function regroup(node) {
+  for (const n of [node, node && node.nextElementSibling]) {
+    if (!n) continue;
+    const prev = n.previousElementSibling;
+    n.classList.toggle("grouped", n.classList.contains("activity") && !!prev && prev.classList.contains("activity"));
+  }
+}
+
 export function entryNode(e) {
+  if (e.kind === "activity") return activityNode(e);
   const li = el("li", { class: "entry " + (e.kind === "message" ? e.direction : e.kind) });
   li.dataset.seq = e.seq;
   li.dataset.id = e.id;
@@ -43,7 +71,7 @@ export function entryNode(e) {
   const attached = attachments(e.attachments);
   if (attached) li.appendChild(attached);
   const meta = [];
-  if (e.created_at) meta.push(new Date(e.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+  if (e.created_at) meta.push(new Date(e.created_at).toLocaleTimeString([], TIME));
   tools.describe(e, meta);  // "sent by email to …"
   if (e.delivery_status) meta.push(e.delivery_status);
   if (meta.length) li.appendChild(el("span", { class: "status", text: meta.join(" · ") }));
@@ -57,7 +85,7 @@ export function render(e) {
   if (e.conversation !== state.current) return;
   const existing = timeline.querySelector('[data-id="' + e.id + '"]');
   const node = entryNode(e);
-  if (existing) { existing.replaceWith(node); return; }
+  if (existing) { existing.replaceWith(node); regroup(node); return; }
   const clientId = e.payload && e.payload.client_id;
   if (clientId && pending[clientId]) { pending[clientId].node.replaceWith(node); delete pending[clientId]; }
   else {
@@ -65,6 +93,7 @@ export function render(e) {
     const after = [...timeline.querySelectorAll(".entry[data-seq]")].find((n) => Number(n.dataset.seq) > e.seq) || null;
     timeline.insertBefore(node, after);
   }
+  regroup(node);
   timeline.scrollTop = timeline.scrollHeight;
 }
 
@@ -139,6 +168,7 @@ export function open(id, stayInList) {
   renderStatus();
   byId("empty").hidden = true;
   byId("thread").hidden = false;
+  byId("conversation").classList.remove("nothing-open");
   timeline.replaceChildren();
   announceViewing(false);
   renderCollision();
@@ -207,7 +237,7 @@ function headingNode(h) {
 function showOlderPage(p, data) {
   const firstOwn = timeline.querySelector(".entry[data-seq]");
   for (const e of data.entries) {
-    if (!timeline.querySelector('[data-id="' + e.id + '"]')) timeline.insertBefore(entryNode(e), firstOwn);
+    if (!timeline.querySelector('[data-id="' + e.id + '"]')) regroup(timeline.insertBefore(entryNode(e), firstOwn));
   }
   p.before = data.entries.length && data.entries[0].seq > 1 ? data.entries[0].seq : null;
   if (!p.before) p.earlier = data.earlier;
@@ -295,7 +325,7 @@ export function onRemoved(id, message) {
   state.current = null;
   byId("thread").hidden = true;
   const empty = byId("empty");
-  empty.textContent = message || "That conversation moved to an inbox you cannot see.";
+  empty.replaceChildren(el("h3", { text: "Conversation closed" }), el("p", { text: message || "That conversation moved to an inbox you cannot see." }));
   empty.hidden = false;
 }
 
