@@ -15,8 +15,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+import django
 from django.core.exceptions import ImproperlyConfigured
 
+from contact_center import static_files
 from contact_center.lib import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -250,6 +252,14 @@ STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
 WHITENOISE_USE_FINDERS = True
+if not DEBUG:
+    # Every URL carries the files' version and is cached for good (contact_center/static_files.py); the
+    # embedded default (DEBUG) serves the apps' files under /static/ as they are, re-checked after 60 s.
+    _static_version = static_files.version(
+        [BASE_DIR / "contact_center" / "static", BASE_DIR / "widget" / "static"], salt=django.get_version()
+    )
+    STATIC_URL = f"/static/{_static_version}/"
+    WHITENOISE_IMMUTABLE_FILE_TEST = static_files.immutable
 if DEBUG:
     # The embedded default serves static files straight from the apps (finders); WhiteNoise still
     # warns when STATIC_ROOT is missing, so give it the (empty) folder collectstatic would fill.
