@@ -178,6 +178,9 @@ def screenshot(stack):
         if not name.startswith(CONSOLE_SCREENS) or own is None or own["width"] < VIEWPORT["width"]:
             shoot(page, path)
             return path
+        # A phone's layout hides what a laptop's shows (the actions bar), which takes the focus away:
+        # the test goes on with the focus where it was.
+        focused = page.evaluate_handle("document.activeElement")
         try:
             page.set_viewport_size(LAPTOP)
             shoot(page, path)
@@ -185,6 +188,7 @@ def screenshot(stack):
             shoot(page, SCREENSHOTS_DIR / f"{name}-phone.png")
         finally:
             page.set_viewport_size(own)
+            focused.evaluate("node => node && node.focus && node.focus()")
         return path
 
     return take

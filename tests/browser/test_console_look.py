@@ -44,7 +44,7 @@ def test_a_row_shows_the_newest_message_who_wrote_it_when_and_on_which_channel(s
     expect(row.locator(".assignee-avatar")).to_have_attribute("data-initials", "D")
 
 
-def test_note_mode_is_unmistakable_and_the_box_returns_to_replies_after_a_note(stack, people):
+def test_note_mode_is_unmistakable_and_the_box_returns_to_replies_after_a_note(stack, people, screenshot):
     _, _, dana = start_conversation(stack, people, "Can I pay by invoice?")
     form, box = dana.locator("#reply"), dana.locator("#reply-body")
 
@@ -53,6 +53,7 @@ def test_note_mode_is_unmistakable_and_the_box_returns_to_replies_after_a_note(s
     expect(box).to_have_attribute("placeholder", NOTE_PLACEHOLDER)
     note_tint = form.evaluate("f => getComputedStyle(f).backgroundColor")
     box.fill("Check the customer's credit first")
+    screenshot(dana, "console-note-mode")
     dana.get_by_role("button", name="Add note", exact=True).click()
 
     expect(timeline_entry(dana, "Check the customer's credit first")).to_have_class(re.compile(r"\bnote\b"))
@@ -108,11 +109,13 @@ def luminance(rgb: str) -> float:
     return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
 
 
-def test_the_console_follows_the_systems_dark_setting(stack, people):
+def test_the_console_follows_the_systems_dark_setting(stack, people, screenshot):
     light, dark = people.new_page(color_scheme="light"), people.new_page(color_scheme="dark")
     for page in (light, dark):
         sign_in(page)
         conversation_list(page).first.click()
+    expect(dark.locator("#timeline .entry").first).to_be_visible()
+    screenshot(dark, "console-dark")
 
     def looks(page):
         return {
