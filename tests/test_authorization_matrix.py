@@ -223,6 +223,7 @@ RULES: dict[str, Rule] = {
     "demo-page": Rule("public", public, fixed("/demo/pricing/")),
     "healthz": Rule("public", public, fixed("/healthz")),
     "widget:loader": Rule("public", public, fixed("/widget/loader.js")),
+    "widget:frame-script": Rule("public", public, fixed("/widget/frame.js")),
     "widget:frame": Rule(
         "public (framing limited by CSP)", public, at(lambda w, t: f"/widget/frame/{w.inboxes['website'].public_key}/")
     ),

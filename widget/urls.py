@@ -1,10 +1,11 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from widget import fallback, offline, selfservice, uploads, views
 
 app_name = "widget"
 urlpatterns = [
     path("loader.js", views.loader, name="loader"),
+    re_path(r"^(?P<name>frame|uploads|offline|selfservice)\.js$", views.frame_script, name="frame-script"),
     path("frame/<str:public_key>/", views.frame, name="frame"),
     path("api/session/", views.session, name="session"),
     path("api/uploads/", uploads.upload, name="uploads"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import cache
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -25,25 +27,63 @@ from widget.appearance import appearance_of
 from widget.origins import origin_allowed
 from widget.tokens import check_visitor_token, issue_visitor_token, new_visitor_id
 
-_LOADER = Path(__file__).parent / "static" / "widget" / "loader.js"
+_SCRIPTS = Path(__file__).parent / "static" / "widget"
+# The frame's own scripts, in the order frame.html loads them (frame.js first: the others use its ParleyFrame).
+FRAME_SCRIPTS = ("frame.js", "uploads.js", "offline.js", "selfservice.js")
 
 
-@cache
-def _loader_source() -> bytes:
-    # Every page of every customer's site downloads this: whole-line comments and indentation are for
-    # readers of the source, not for browsers (a quarter of the gzipped size). Safe because loader.js
-    # has no multi-line strings; tests/widget/test_size_budget.py holds the budget.
-    source = _LOADER.read_text()
+def _without_comments(source: str) -> bytes:
+    """``source`` without its opening block comment, its whole-line ``//`` comments and its indentation.
+
+    Comments and indentation are for readers of the source, not for browsers: they are about a quarter
+    of the gzipped size, which every visitor pays for (tests/widget/test_size_budget.py). Safe only for
+    scripts with no multi-line strings (no template literals), as the widget's are written.
+    """
+    source = re.sub(r"\A/\*.*?\*/\n", "", source, flags=re.S)
     source = re.sub(r"(?m)^[ \t]*//.*\n", "", source)
     return re.sub(r"(?m)^[ \t]+", "", source).encode()
 
 
+@cache
+def _stripped(name: str, modified: int) -> tuple[bytes, str]:
+    # Keyed by the file's modification time: an edited script is served as edited, without a restart.
+    source = _without_comments((_SCRIPTS / name).read_text())
+    return source, hashlib.sha256(source).hexdigest()[:12]
+
+
+def _script(name: str) -> tuple[bytes, str]:
+    """What is served for ``name``, and its version (12 hex digits of its hash)."""
+    return _stripped(name, (_SCRIPTS / name).stat().st_mtime_ns)
+
+
+def _script_response(request: HttpRequest, name: str) -> HttpResponse:
+    source, version = _script(name)
+    response = HttpResponse(source, content_type="application/javascript; charset=utf-8")
+    # Asked for under its current version (the frame page names it so): it never changes under that URL,
+    # so a returning visitor's browser asks for nothing. Otherwise a short cache: fixes ship quickly.
+    forever = request.GET.get("v") == version
+    response["Cache-Control"] = "public, max-age=31536000, immutable" if forever else "public, max-age=300"
+    return response
+
+
+def frame_script_urls() -> list[str]:
+    """The frame's scripts as the frame page loads them, in order, each under its current version."""
+    return [f"{reverse('widget:frame-script', args=[name[:-3]])}?v={_script(name)[1]}" for name in FRAME_SCRIPTS]
+
+
 def loader(request: HttpRequest) -> HttpResponse:
-    """The embed script, at the stable address the snippet names. Short cache: fixes ship quickly."""
-    response = HttpResponse(_loader_source(), content_type="application/javascript; charset=utf-8")
-    response["Cache-Control"] = "public, max-age=300"
+    """The embed script, at the stable address the snippet names. Every page of every customer's site loads it."""
+    response = _script_response(request, "loader.js")
     response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+@require_GET
+def frame_script(request: HttpRequest, name: str) -> HttpResponse:
+    """One of the frame's scripts (``FRAME_SCRIPTS``), served like the loader; anything else is a 404."""
+    if f"{name}.js" not in FRAME_SCRIPTS:
+        raise Http404("no such script")
+    return _script_response(request, f"{name}.js")
 
 
 def _inbox(public_key: str) -> Inbox:
@@ -68,7 +108,7 @@ def frame(request: HttpRequest, public_key: str) -> HttpResponse:
     # than no button.
     config["transcript"] = mail_can_go_out()
     nonce = security_headers.new_nonce()
-    context = {"inbox": inbox, "look": look, "config": config, "style_nonce": nonce}
+    context = {"inbox": inbox, "look": look, "config": config, "style_nonce": nonce, "scripts": frame_script_urls()}
     response = render(request, "widget/frame.html", context)
     # Parley's policy, but framed by the inbox's sites, and its one <style> (the inbox's colours) allowed.
     response[security_headers.HEADER] = security_headers.policy(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from datetime import datetime, timedelta
 
 import pytest
 from playwright.sync_api import FrameLocator, Locator, Page, expect
@@ -25,6 +27,8 @@ from tests.browser.test_widget_embedding import SocketGate
 
 pytestmark = pytest.mark.browser
 
+# A time as an en-US browser writes it (the tests' locale): "9:05 AM".
+CLOCK = re.compile(r"^\d{1,2}:\d\d [AP]M$")
 PHONE = {"viewport": {"width": 360, "height": 740}, "has_touch": True, "is_mobile": True}
 TEAL = "#0f766e"
 
@@ -114,6 +118,9 @@ def test_it_speaks_german_to_a_german_browser(stack, people, screenshot):
     widget.get_by_role("button", name="Senden").click()
     sent = widget.get_by_role("list", name="Unterhaltung").get_by_role("listitem").filter(has_text="Größe 46")
     expect(sent).not_to_have_class(PENDING)
+    # The day and the time in the visitor's own words and clock.
+    expect(widget.locator("#log .day")).to_have_text("Heute")
+    expect(sent.locator("time")).to_have_text(re.compile(r"^\d{1,2}:\d\d$"))  # 24 hours, no AM or PM
     screenshot(visitor, "widget-german")
 
 
@@ -267,6 +274,8 @@ def test_it_tells_the_visitor_when_the_connection_is_lost_and_when_it_is_back(st
     waiting = visitor_says(widget, "Are you still there?")
     expect(status).to_have_text("Reconnecting…")
     expect(waiting).to_have_class(PENDING)
+    # Not stored yet: the time it was sent.
+    expect(waiting.locator("time")).to_have_text(CLOCK)
     # Waiting is drawn as an outline around full-contrast text, not as faded text.
     assert style(waiting, "color") == rgb("#111827")
     assert style(waiting, "opacity") == "1"
@@ -319,3 +328,75 @@ def test_it_shows_the_agents_picture_beside_their_replies_and_initials_without_o
     expect(pictured).to_have_js_property("naturalWidth", 2)
     # Cropped to the circle, not squashed: a picture that is not square keeps its proportions.
     assert style(pictured, "object-fit") == "cover"
+
+
+def move_back_a_day(stack, body: str) -> str:
+    """Make the stored message ``body`` a day older; returns its new created_at (ISO 8601)."""
+    code = (
+        "from datetime import timedelta; "
+        "from contact_center.models import TimelineEntry; "
+        f"entry = TimelineEntry.objects.get(body={json.dumps(body)}); "
+        "entry.created_at -= timedelta(days=1); "
+        "entry.save(update_fields=['created_at']); "
+        "print(entry.created_at.isoformat())"
+    )
+    return stack.shell(code).strip().splitlines()[-1]
+
+
+def test_it_dates_the_conversation_by_day_and_times_each_run_of_messages(stack, people):
+    visitor, widget, agent = start_conversation(stack, people, "I ordered the tent yesterday.")
+    stored_at = move_back_a_day(stack, "I ordered the tent yesterday.")
+
+    # Back the next day: the history comes again on resume, under its day.
+    visitor.reload()
+    widget = open_widget(visitor)
+    days = widget.locator("#log .day")
+    earlier = widget_message(widget, "I ordered the tent yesterday.")
+    expect(days).to_have_text(["Yesterday"])
+    expect(earlier.locator("time")).to_have_text(CLOCK)
+    shown_at = earlier.locator("time").get_attribute("datetime")
+    # The moment the server stored, to the browser's millisecond.
+    shown = datetime.fromisoformat(shown_at.replace("Z", "+00:00"))
+    assert abs(shown - datetime.fromisoformat(stored_at)) < timedelta(milliseconds=1)
+
+    # A new day begins with the first message written on it, and only there.
+    first = visitor_says(widget, "Has it shipped?")
+    expect(first).not_to_have_class(PENDING)
+    expect(days).to_have_text(["Yesterday", "Today"])
+    second = visitor_says(widget, "It is order 1042.")
+    expect(second).not_to_have_class(PENDING)
+    expect(days).to_have_text(["Yesterday", "Today"])
+    # One sender, minutes apart: one time, under the run's last message.
+    expect(first.locator("time")).to_be_hidden()
+    expect(second.locator("time")).to_have_text(CLOCK)
+
+    agent_writes(agent, "It left the warehouse this morning.")
+    reply = widget_message(widget, "It left the warehouse this morning.")
+    expect(reply.locator("time")).to_have_text(CLOCK)
+    expect(second.locator("time")).to_be_visible()
+    # The day lines are not messages: the list still counts four.
+    expect(widget.get_by_role("list", name="Conversation").get_by_role("listitem")).to_have_count(4)
+    expect(days).to_have_count(2)
+
+
+def test_it_names_the_inbox_in_the_header_unless_the_inbox_sets_a_title(stack, people):
+    stack.shell(
+        "from contact_center.models import Inbox; Inbox.objects.filter(kind='widget').update(name='Acme Outdoor')"
+    )
+    visitor = people.new_page()
+    visitor.goto("/")
+    widget = open_widget(visitor)
+
+    header = widget.locator("header")
+    expect(header.get_by_role("heading")).to_have_text("Acme Outdoor")
+    expect(header.locator(".mark")).to_have_text("AO")
+    # Screen readers name the frame after the inbox too, not "Chat".
+    expect(iframe(visitor)).to_have_attribute("title", "Acme Outdoor")
+    expect(widget.get_by_role("log")).to_have_accessible_name("Acme Outdoor")
+
+    configure_widget(stack, title="Acme help desk")
+    visitor = people.new_page()
+    visitor.goto("/")
+    widget = open_widget(visitor)
+    expect(widget.locator("header").get_by_role("heading")).to_have_text("Acme help desk")
+    expect(iframe(visitor)).to_have_attribute("title", "Acme help desk")

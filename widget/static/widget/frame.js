@@ -12,7 +12,8 @@
 
    Every string the visitor can see or hear lives in STRINGS below, in every language: add new ones there
    and read them with t(key) (or ParleyFrame.t from another script), never as a literal in the code.
-   Markup takes them with data-i18n="key" (text) or data-i18n-attr="attr=key attr2=key2". */
+   Markup takes them with data-i18n="key" (text) or data-i18n-attr="attr=key attr2=key2".
+   Served as /widget/frame.js without comments and indentation (widget/views.py): write no multi-line strings. */
 (function () {
   "use strict";
   var STRINGS = {
@@ -154,15 +155,26 @@
   window.ParleyFrame.toHost("ready", {});
   var cfg = JSON.parse(document.getElementById("parley-config").textContent);
   // The inbox may pin a language; otherwise the visitor's first browser language we speak, else English.
-  var lang = [cfg.locale].concat(navigator.languages || [navigator.language]).map(function (tag) {
-    return String(tag || "").toLowerCase().split("-")[0];
-  }).filter(function (code) { return STRINGS[code]; })[0] || "en";
+  // The whole tag (en-GB) stays for dates and times: a British visitor reads 14:05, an American 2:05 PM.
+  var locale = [cfg.locale].concat(navigator.languages || [navigator.language]).filter(function (tag) {
+    return STRINGS[String(tag || "").toLowerCase().split("-")[0]];
+  })[0] || "en";
+  var lang = locale.toLowerCase().split("-")[0];
   document.documentElement.lang = lang;
   function t(key, vars) {
     var text = STRINGS[lang][key] || STRINGS.en[key] || key;
     return text.replace(/\{(\w+)\}/g, function (_, name) { return vars && name in vars ? vars[name] : ""; });
   }
   window.ParleyFrame.t = t;
+  // A new element, with its class and its text (never HTML) when given, added to `parent` when given.
+  function el(tag, className, text, parent) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+  window.ParleyFrame.el = el;
   window.ParleyFrame.lang = lang;
   window.ParleyFrame.token = function () { return state.token; };
   // No conversation and nothing on its way yet: the time for self-service suggestions (selfservice.js).
@@ -221,7 +233,7 @@
     var mark = state.read;
     if (!mark || !socketOpen() || (seenSent && seenSent[0] === mark[0] && seenSent[1] >= mark[1])) return;
     seenSent = mark.slice();
-    socket.send(JSON.stringify({ type: "seen", conversation: mark[0], seq: mark[1] }));
+    tell({ type: "seen", conversation: mark[0], seq: mark[1] });
   }
 
   function onAgentMessage(m) {
@@ -252,9 +264,9 @@
 
   function sendPage() {
     var text = JSON.stringify(page);
-    if (page.url && text !== pageSent && socket && socket.readyState === 1) {
+    if (page.url && text !== pageSent && socketOpen()) {
       pageSent = text;
-      socket.send(JSON.stringify({ type: "page", page: page }));
+      tell({ type: "page", page: page });
     }
   }
 
@@ -305,26 +317,70 @@
 
   // Bodies are text with links (ParleyText, contact_center/static/parley/text.js); files come as the server
   // described them, or as the visitor picked them while their message is pending (no url yet).
-  function bubble(direction, body, author, files, avatar) {
-    var item = document.createElement("li");
-    item.className = "msg " + (direction === "in" ? "mine" : "theirs");
-    if (author) {
-      var who = document.createElement("span");
-      who.className = "author";
-      who.appendChild(avatarFor(author, avatar));
-      who.appendChild(document.createTextNode(author));
-      item.appendChild(who);
-    }
-    if (body) {
-      var text = document.createElement("p");
-      text.appendChild(window.ParleyText.linkify(body));  // text and <a> nodes only: never HTML from the wire
-      item.appendChild(text);
-    }
+  function bubble(direction, body, author, files, avatar, at) {
+    var item = el("li", "msg " + (direction === "in" ? "mine" : "theirs"));
+    item.who = direction + author;
+    if (author) el("span", "author", null, item).append(avatarFor(author, avatar), author);
+    // Text and <a> nodes only: never HTML from the wire.
+    if (body) el("p", null, null, item).appendChild(window.ParleyText.linkify(body));
     var attached = window.ParleyText.attachments(files);
     if (attached) item.appendChild(attached);
-    log.appendChild(item);
+    // What the server stored goes above what still waits for it (sent before a reload, say): a
+    // conversation reads in the order it happened, and the day lines follow that order.
+    log.insertBefore(item, at ? log.querySelector(".pending") : null);
+    stamp(item, at);
     scrollToEnd();
     return item;
+  }
+
+  // --- Times and days (docs/widget.md, "Times and days") ---
+  // A message's time is when it was stored; until then, when it was sent. A run of messages from one
+  // sender, minutes apart, shows it once, on its last message; a line names the day wherever it changes.
+  var RUN_MS = 5 * 60000;
+  function stamp(node, at) {
+    var time = node.querySelector("time") || el("time", null, null, node);
+    node.at = at ? new Date(at) : new Date();
+    node.day = node.at.toDateString();
+    time.dateTime = node.at.toISOString();
+    time.textContent = node.at.toLocaleTimeString(locale, { hour: "numeric", minute: "2-digit" });
+    regroup();
+  }
+
+  function dayName(date) {
+    var today = new Date();
+    // Rounded: a day with a daylight-saving change is 23 or 25 hours long. A clock behind the server's is "today".
+    var days = Math.min(0, Math.round((new Date(date).setHours(0, 0, 0, 0) - today.setHours(0, 0, 0, 0)) / 864e5));
+    if (days > -2) {
+      var name = new Intl.RelativeTimeFormat(locale, { numeric: "auto" }).format(days, "day");
+      return name.charAt(0).toUpperCase() + name.slice(1);
+    }
+    return date.toLocaleDateString(locale, { weekday: "long", day: "numeric", month: "long",
+      year: date.getFullYear() === today.getFullYear() ? undefined : "numeric" });
+  }
+
+  // Walks the whole log, however a message came (replay, live, acknowledged, deleted), and changes only what
+  // differs: the log is a live region, and a day line drawn again would be read out again.
+  function regroup() {
+    var prev = null;
+    Array.prototype.forEach.call(log.querySelectorAll(".msg"), function (node) {
+      if (!node.at) return;  // said by the frame itself, never stored (selfservice.js): no time of its own
+      var mark = node.previousElementSibling;
+      if (mark && mark.className !== "day") mark = null;
+      var newDay = !prev || prev.day !== node.day;
+      if (newDay && !mark) {
+        mark = el("li", "day");
+        mark.setAttribute("role", "none");  // a line between messages, not one of them
+        node.before(mark);
+      }
+      if (!newDay && mark) mark.remove();
+      if (newDay && mark.textContent !== dayName(node.at)) mark.textContent = dayName(node.at);
+      if (prev) prev.querySelector("time").hidden = !newDay && prev.who === node.who && node.at - prev.at < RUN_MS;
+      prev = node;
+    });
+    if (prev) prev.querySelector("time").hidden = false;
+    Array.prototype.forEach.call(log.querySelectorAll(".day"), function (mark) {
+      if (!mark.nextElementSibling || mark.nextElementSibling.className === "day") mark.remove();  // its message is gone
+    });
   }
 
   function onMessage(m) {
@@ -338,6 +394,7 @@
     if (m.client_id && pending[m.client_id]) {
       var node = pending[m.client_id].node;
       node.dataset.seq = m.seq;  // read receipts find the visitor's own messages by seq
+      stamp(node, m.created_at);
       markSeen();
       node.classList.remove("pending");
       node.removeAttribute("aria-busy");
@@ -349,7 +406,7 @@
       save();
     } else {
       var out = m.direction === "out";
-      var node2 = bubble(m.direction, m.body, out ? m.author_name : null, m.attachments, out ? m.author_avatar : null);
+      var node2 = bubble(m.direction, m.body, out ? m.author_name : null, m.attachments, out ? m.author_avatar : null, m.created_at);
       node2.dataset.seq = m.seq;
     }
     if (m.direction === "out") onAgentMessage(m);
@@ -365,7 +422,7 @@
       gapTimer = null;
       if (topSeq <= lastSeq || !socketOpen()) return;  // filled meanwhile, or the next hello will
       syncing = true;
-      socket.send(JSON.stringify({ type: "sync", after: lastSeq }));
+      tell({ type: "sync", after: lastSeq });
     }, GAP_GRACE_MS);
   }
 
@@ -380,8 +437,7 @@
   var DRAFT_EVERY_MS = 1500;    // the visitor's draft reaches agents at most this often
   var TYPING_FORGET_MS = 6000;  // the console repeats "typing" every ~2 s: silence this long means it stopped
   var DRAFT_MAX_CHARS = 500;
-  var typingNode = document.createElement("p");
-  typingNode.className = "typing";
+  var typingNode = el("p", "typing");
   typingNode.hidden = true;
   log.parentNode.insertBefore(typingNode, log.nextSibling);
   var typingTimer = null;
@@ -395,15 +451,13 @@
   // name always in the same colour, dark enough for white text. A picture that fails to load gives way too.
   function avatarFor(name, url) {
     if (url) {
-      var img = document.createElement("img");
-      img.className = "agent-avatar";
+      var img = el("img", "agent-avatar");
       img.alt = "";
       img.src = url;
       img.addEventListener("error", function () { img.replaceWith(avatarFor(name)); });
       return img;
     }
-    var span = document.createElement("span");
-    span.className = "agent-avatar";
+    var span = el("span", "agent-avatar");
     span.setAttribute("aria-hidden", "true");
     var letters = String(name).split(/\s+/).filter(function (w) { return /^\p{L}/u.test(w); })
       .slice(0, 2).map(function (w) { return w.charAt(0).toUpperCase(); }).join("");
@@ -441,19 +495,16 @@
     if (label && label.parentNode === last) return;
     if (label) label.remove();
     if (!last) return;
-    label = document.createElement("span");
-    label.className = "seen";
-    label.textContent = t("seen");
-    last.appendChild(label);
+    el("span", "seen", t("seen"), last);
   }
 
   function sendDraft() {
     draftTimer = null;
     var text = input.value.slice(0, DRAFT_MAX_CHARS);
-    if (text === draftSent || conversation === null || !socket || socket.readyState !== 1) return;
+    if (text === draftSent || conversation === null || !socketOpen()) return;
     draftSent = text;
     draftSentAt = Date.now();
-    socket.send(JSON.stringify({ type: "typing", preview: text }));
+    tell({ type: "typing", preview: text });
   }
 
   input.addEventListener("input", function () {
@@ -464,44 +515,26 @@
   function askRating(event) {
     if (survey && survey.conversation === event.conversation && survey.resolvedAt === event.resolved_at) return;
     if (survey) survey.node.remove();
-    var box = document.createElement("form");
-    box.className = "csat";
-    var fields = document.createElement("fieldset");
-    var legend = document.createElement("legend");
-    legend.textContent = t("csatQuestion");
-    fields.appendChild(legend);
-    var choices = document.createElement("div");
-    choices.className = "csat-choices";
+    var box = el("form", "csat");
+    var fields = el("fieldset", null, null, box);
+    el("legend", null, t("csatQuestion"), fields);
+    var choices = el("div", "csat-choices", null, fields);
     for (var n = 1; n <= 5; n++) {
-      var choice = document.createElement("label");
-      var radio = document.createElement("input");
+      var choice = el("label", null, null, choices);
+      var radio = el("input", null, null, choice);
       radio.type = "radio";
       radio.name = "rating";
       radio.value = String(n);
       radio.required = true;
       radio.setAttribute("aria-label", n + " – " + t("csat" + n));
-      var face = document.createElement("span");
-      face.textContent = String(n);
-      face.setAttribute("aria-hidden", "true");
+      el("span", null, String(n), choice).setAttribute("aria-hidden", "true");
       choice.title = t("csat" + n);
-      choice.appendChild(radio);
-      choice.appendChild(face);
-      choices.appendChild(choice);
     }
-    fields.appendChild(choices);
-    var commentLabel = document.createElement("label");
-    commentLabel.className = "csat-comment";
-    commentLabel.textContent = t("csatComment");
-    var comment = document.createElement("textarea");
+    var comment = el("textarea", null, null, el("label", "csat-comment", t("csatComment"), fields));
     comment.rows = 2;
     comment.maxLength = 2000;
-    commentLabel.appendChild(comment);
-    fields.appendChild(commentLabel);
-    var submit = document.createElement("button");
+    var submit = el("button", null, t("csatSend"), fields);
     submit.type = "submit";
-    submit.textContent = t("csatSend");
-    fields.appendChild(submit);
-    box.appendChild(fields);
     survey = { conversation: event.conversation, resolvedAt: event.resolved_at, node: box, frame: null };
     box.addEventListener("submit", function (e) {
       e.preventDefault();
@@ -517,7 +550,7 @@
 
   // Resent after every ready until answered: the server stores one rating per resolution.
   function resendRating() {
-    if (survey && survey.frame && socket && socket.readyState === 1) socket.send(JSON.stringify(survey.frame));
+    if (survey && survey.frame && socketOpen()) tell(survey.frame);
   }
 
   // Writing again reopens a resolved conversation: a survey not answered by then no longer applies.
@@ -528,10 +561,7 @@
   function onRated(event) {
     if (!survey || survey.conversation !== event.conversation) return;
     survey.answered = true;
-    var thanks = document.createElement("p");
-    thanks.className = "csat-thanks";
-    thanks.textContent = t("csatThanks");
-    survey.node.replaceChildren(thanks);
+    survey.node.replaceChildren(el("p", "csat-thanks", t("csatThanks")));
     survey.frame = null;
   }
 
@@ -558,7 +588,8 @@
     sendAttributes();
   });
 
-  function socketOpen() { return socket !== null && socket.readyState === 1; }
+  function socketOpen() { return socket && socket.readyState === 1; }
+  function tell(frame) { socket.send(JSON.stringify(frame)); }
 
   function describeVisitor() {
     if (attributesSent) { attributesQueued = Object.assign(attributesSent, attributesQueued || {}); attributesSent = null; }
@@ -566,17 +597,17 @@
     sendAttributes();
   }
 
-  function sendIdentity() { if (identity && socketOpen()) socket.send(JSON.stringify(identity)); }
+  function sendIdentity() { if (identity && socketOpen()) tell(identity); }
 
   function sendAttributes() {
     if (!attributesQueued || attributesSent || !socketOpen()) return;
     attributesSent = attributesQueued;
     attributesQueued = null;
-    socket.send(JSON.stringify({ type: "attributes", attributes: attributesSent }));
+    tell({ type: "attributes", attributes: attributesSent });
   }
 
   function sendPrechat() {
-    if (prechat && prechat.answers && socketOpen()) socket.send(JSON.stringify({ type: "prechat", fields: prechat.answers }));
+    if (prechat && prechat.answers && socketOpen()) tell({ type: "prechat", fields: prechat.answers });
   }
 
   // The frames of this section; true when the frame is handled here and nowhere else.
@@ -609,7 +640,8 @@
     Array.prototype.slice.call(log.children).forEach(function (node) {
       if (!node.classList.contains("pending")) node.remove();
     });
-    if (socketOpen()) socket.send(JSON.stringify({ type: "hello", last_seq: 0 }));
+    regroup();
+    if (socketOpen()) tell({ type: "hello", last_seq: 0 });
   }
 
   function onRefused(event) {
@@ -636,28 +668,23 @@
   function showPrechat() {
     if (prechat || !cfg.prechat || vouched || (identity && identity.user_hash) || conversation !== null) return;
     if (localStorage.getItem(prechatKey)) return;
-    var box = document.createElement("form");
-    box.className = "prechat";
+    var box = el("form", "prechat");
     box.noValidate = true;  // our own messages, tied to their fields, instead of the browser's bubbles
-    var intro = document.createElement("p");
-    intro.textContent = t("prechatIntro");
-    box.appendChild(intro);
+    el("p", null, t("prechatIntro"), box);
     var controls = {};
     cfg.prechat.fields.forEach(function (field) {
-      var control = document.createElement("input");
+      var control = el("input");
       control.type = field.type;
       control.maxLength = 500;
       control.autocomplete = { name: "name", email: "email", phone: "tel" }[field.name] || "off";
       addPrechatField(box, controls, field.name, field.label, field.required, control);
     });
-    var message = document.createElement("textarea");
+    var message = el("textarea");
     message.rows = 3;
     message.maxLength = 10000;
     addPrechatField(box, controls, MESSAGE_FIELD, t("message"), true, message);
-    var submit = document.createElement("button");
+    var submit = el("button", null, t("prechatStart"), box);
     submit.type = "submit";
-    submit.textContent = t("prechatStart");
-    box.appendChild(submit);
     prechat = { node: box, controls: controls, answers: null, body: "", submit: submit };
     box.addEventListener("submit", onPrechatSubmit);
     log.parentNode.insertBefore(box, log.nextSibling);
@@ -666,29 +693,20 @@
 
   function addPrechatField(box, controls, name, label, required, control) {
     var id = "prechat-" + Object.keys(controls).length;
-    var wrap = document.createElement("div");
-    wrap.className = "prechat-field";
-    var labelNode = document.createElement("label");
+    var wrap = el("div", "prechat-field", null, box);
+    var labelNode = el("label", null, label, wrap);  // the inbox's label: text, like everything that is not ours
     labelNode.htmlFor = id;
-    labelNode.textContent = label;  // the inbox's label: text, like everything that is not ours
     if (required) {
-      var mark = document.createElement("span");
-      mark.className = "required";
-      mark.textContent = " *";
-      mark.setAttribute("aria-hidden", "true");  // the control's required state says it to readers
-      labelNode.appendChild(mark);
+      // Hidden from readers: the control's required state says it to them.
+      el("span", "required", " *", labelNode).setAttribute("aria-hidden", "true");
       control.required = true;
     }
     control.id = id;
-    var error = document.createElement("p");
-    error.className = "prechat-error";
+    var error = el("p", "prechat-error");
     error.id = id + "-error";
     error.hidden = true;
     control.setAttribute("aria-describedby", error.id);
-    wrap.appendChild(labelNode);
-    wrap.appendChild(control);
-    wrap.appendChild(error);
-    box.appendChild(wrap);
+    wrap.append(control, error);
     controls[name] = { control: control, error: error };
   }
 
@@ -759,8 +777,8 @@
   }
 
   function sendFrame(clientId) {
-    if (socket && socket.readyState === 1) {
-      socket.send(JSON.stringify(sendFields({ type: "send", client_id: clientId, body: pending[clientId].body, page: page })));
+    if (socketOpen()) {
+      tell(sendFields({ type: "send", client_id: clientId, body: pending[clientId].body, page: page }));
       pending[clientId].sentOn = socket;  // after ready, only what this socket has not carried is resent
     }
     if (polling !== null && !live && state.token) {
@@ -818,15 +836,12 @@
     clearUnsent(node);
     node.classList.add("failed");
     node.removeAttribute("aria-busy");  // a busy node's changes are not read out, and this one must be
-    var note = document.createElement("span");
-    note.className = "unsent";
-    note.textContent = text + " ";
-    var button = document.createElement("button");
+    var note = el("span", "unsent", text + " ");
+    var button = el("button", null, t(id ? "retry" : "remove"), note);
     button.type = "button";
-    button.textContent = t(id ? "retry" : "remove");
     button.addEventListener("click", function () {
       input.focus();
-      if (!id) { node.remove(); return; }
+      if (!id) { node.remove(); regroup(); return; }
       clearUnsent(node);
       if (!pending[id]) return;
       node.setAttribute("aria-busy", "true");
@@ -835,7 +850,6 @@
       if (reconnectTimer !== null) { clearTimeout(reconnectTimer); attempt = 0; start(); }
       sendFrame(id);
     });
-    note.appendChild(button);
     node.appendChild(note);
   }
 
@@ -857,7 +871,7 @@
       setStatus("");
       describeVisitor();  // first: the replay that answers hello is then already the identified customer's
       forgetGaps();
-      socket.send(JSON.stringify({ type: "hello", last_seq: lastSeq }));
+      tell({ type: "hello", last_seq: lastSeq });
       pageSent = null;
       sendPage();
     };

@@ -46,6 +46,7 @@
   var button = root.querySelector("button");
   var badge = root.querySelector(".badge");
   var frame = null;
+  var title = "Chat";   // the frame's accessible name: the inbox's title once its look arrives
   var ready = false;
   var outbox = [];      // [verb, data] told before the frame could hear
   var listeners = {};
@@ -72,7 +73,7 @@
   function ensureFrame() {
     if (frame) return;
     frame = document.createElement("iframe");
-    frame.title = "Chat";
+    frame.title = title;
     frame.name = frame.id = "parley-frame";
     frame.hidden = true;
     frame.src = base + "/widget/frame/" + encodeURIComponent(key) + "/?host=" + encodeURIComponent(location.origin);
@@ -179,6 +180,8 @@
       host.style.setProperty("--on-brand", look.text_color);
       host.style.setProperty("--ring", look.ring_color);
       if (look.position === "left") host.setAttribute("data-position", "left");
+      title = look.title || title;
+      if (frame) frame.title = title;
       // In the language frame.js will pick.
       var names = { en: "Chat with us", de: "Chatten Sie mit uns", fr: "Discutez avec nous" };
       var lang = [look.locale].concat(navigator.languages).map(function (tag) { return String(tag).slice(0, 2); })

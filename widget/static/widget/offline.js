@@ -2,11 +2,13 @@
    mode", "Transcript by email"). Asks POST /widget/api/availability/ once the frame has its token; when
    the answer says offline_form, the composer gives way to a form (email + message, POST
    /widget/api/offline/) that tells when to expect the answer. A small button under the conversation
-   sends its transcript by email (POST /widget/api/transcript/). Wire text is rendered with textContent. */
+   sends its transcript by email (POST /widget/api/transcript/). Wire text is rendered with textContent.
+   Served as /widget/offline.js without comments and indentation (widget/views.py): write no multi-line strings. */
 (function () {
   "use strict";
   var frame = window.ParleyFrame;
   var t = frame.t;
+  var el = frame.el;
   var scroller = document.getElementById("scroll");
   var composer = document.getElementById("composer");
   var page = {};
@@ -16,12 +18,6 @@
   function post(path, body) {
     return fetch("/widget/api/" + path + "/", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
       .then(function (r) { return r.json().catch(function () { return {}; }).then(function (data) { data.status = r.status; return data; }); });
-  }
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text) node.textContent = text;
-    return node;
   }
   function field(label, control) {
     var wrap = el("label", "prechat-field", label);

@@ -2,11 +2,13 @@
    with no conversation yet types a question, up to three help articles are offered above the composer;
    one opens in a panel of the frame, where "This answered my question" ends there (a deflection, and no
    conversation) and "I still need help" goes back to the composer with the question kept, sending nothing.
-   Uses window.ParleyFrame (t, token, fresh) from frame.js; every string is in its STRINGS table. */
+   Uses window.ParleyFrame (t, el, token, fresh) from frame.js; every string is in its STRINGS table.
+   Served as /widget/selfservice.js without comments and indentation (widget/views.py): write no multi-line strings. */
 (function () {
   "use strict";
   var frame = window.ParleyFrame;
   var t = frame.t;
+  var el = frame.el;
   var form = document.getElementById("composer");
   var input = document.getElementById("body");
   var scroll = document.getElementById("scroll");
@@ -42,13 +44,6 @@
   [back, heading, text, verdict].forEach(function (n) { panel.appendChild(n); });
   scroll.parentNode.insertBefore(panel, scroll.nextSibling);
   var opened = null;       // {id, from: the suggestion's button}
-
-  function el(tag, className, content) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (content) node.textContent = content;
-    return node;
-  }
 
   function button(content, className) {
     var node = el("button", className, content);

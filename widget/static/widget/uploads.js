@@ -4,7 +4,8 @@
    sent do not survive a reload.
    window.ParleyUploads.busy()   true while a file is still uploading
    window.ParleyUploads.ready()  [{id, filename, content_type, size, is_image}] of the finished uploads
-   window.ParleyUploads.clear()  forget every chip (after a send) */
+   window.ParleyUploads.clear()  forget every chip (after a send)
+   Served as /widget/uploads.js without comments and indentation (widget/views.py): write no multi-line strings. */
 (function () {
   "use strict";
   var frame = window.ParleyFrame;
