@@ -119,6 +119,8 @@ class Command(BaseCommand):
             defaults={
                 "team": team,
                 "config": {
+                    # What visitors see in the widget's header; agents know the inbox as "Website chat".
+                    "title": "Acme Outdoor",
                     "greeting": "Hi there! Ask us anything, we usually reply in minutes.",
                     # Response-time targets, so the demo's lists show "SLA in …" (docs/console.md).
                     "sla": {"first_response_minutes": 15, "next_response_minutes": 60},
