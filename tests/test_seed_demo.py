@@ -7,7 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from contact_center.models import Agent, CannedResponse
+from contact_center.management.commands.seed_demo import DEMO_MAIL_ADDRESS
+from contact_center.models import Agent, CannedResponse, Inbox
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +67,11 @@ def test_it_gives_a_demo_admin_seeded_before_that_what_it_lacked_when_run_again(
 
     client.force_login(Agent.objects.get(username="demo"))
     assert client.get("/admin/contact_center/inbox/add/").status_code == 200
+
+
+def test_the_demo_has_an_email_inbox_to_try_mail_with(db):
+    call_command("seed_demo", stdout=StringIO())
+
+    inbox = Inbox.objects.get(kind=Inbox.Kind.EMAIL)
+    assert inbox.address == DEMO_MAIL_ADDRESS
+    assert set(inbox.members.values_list("username", flat=True)) == {"demo", "sam"}

@@ -29,6 +29,9 @@ def test_a_row_shows_the_newest_message_who_wrote_it_when_and_on_which_channel(s
     _, _, dana = start_conversation(stack, people, question)
     row = conversation_list(dana).filter(has_text=customer_name_of(stack, question))
 
+    # The tabs' numbers say what they count.
+    expect(view_tab(dana, "All")).to_have_attribute("title", re.compile(r"^\d+ open conversations? in your inboxes"))
+    expect(view_tab(dana, "Unassigned")).to_have_attribute("title", re.compile(r"assigned to nobody, \d+ with unread"))
     expect(row.locator(".row-preview")).to_have_text(question)
     expect(row.locator(".row-time")).to_have_text("now")
     expect(row.locator("svg.icon-widget")).to_have_count(1)

@@ -15,6 +15,7 @@ from kb.models import Article
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "parley-demo"  # noqa: S105  (printed on purpose: it is the demo login)
+DEMO_MAIL_ADDRESS = "support@acme-outdoor.example"
 
 _CUSTOMERS = [
     ("demo-visitor-ada", "Ada Lovelace", ["Hi! Does the trail tent fit two people with backpacks?"]),
@@ -101,8 +102,8 @@ class Command(BaseCommand):
             demo.set_password(DEMO_PASSWORD)
             demo.save(update_fields=["password"])
         # The docs send admins to Django admin for what Settings does not edit yet (raw JSON, quarantined
-        # texts, articles; inboxes as a fallback): staff alone may open it but see nothing there. Set on every run, so a demo seeded
-        # before this gets it too.
+        # texts, articles; inboxes as a fallback): staff alone may open it but see nothing there. Set on
+        # every run, so a demo seeded before this gets it too.
         if not (demo.is_staff and demo.is_superuser):
             demo.is_staff = demo.is_superuser = True
             demo.save(update_fields=["is_staff", "is_superuser"])
@@ -128,6 +129,14 @@ class Command(BaseCommand):
             },
         )
         inbox.members.add(demo, sam)
+        # An email inbox, so mail can be tried from the demo: `make run` listens for it on a local port
+        # (docs/email.md, "Trying it").
+        mail_inbox, _ = Inbox.objects.get_or_create(
+            kind=Inbox.Kind.EMAIL,
+            address=DEMO_MAIL_ADDRESS,
+            defaults={"name": "Email support", "team": team},
+        )
+        mail_inbox.members.add(demo, sam)
         for label_name, color, description in _LABELS:
             if not Label.objects.filter(name__iexact=label_name).exists():
                 do_save_label(demo, label_name, color, description)
