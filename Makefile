@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
+MAIL_PORT ?= 2525
 
 export DEBUG ?= 1
 
@@ -22,7 +23,7 @@ run: $(STAMP)
 	@echo "==> Loading demo data"
 	@$(BIN)/python manage.py seed_demo
 	@echo "==> Starting Parley"
-	@PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/python manage.py serve --demo-banner --port $(PORT)
+	@PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/python manage.py serve --demo-banner --roles web,worker,mail --port $(PORT) --mail-port $(MAIL_PORT)
 
 test: $(STAMP)
 	@$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)

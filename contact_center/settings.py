@@ -291,6 +291,17 @@ PARLEY_TRANSPORTS = {
 }
 # Outgoing mail (offline-mode replies, transcripts): docs/configuration.md, "Email".
 PARLEY_SMTP = {"url": env.get_str("SMTP_URL"), "mail_from": env.get_str("PARLEY_MAIL_FROM")}
+# The SMTP/LMTP listener of `serve --roles mail` (channels_adapters/email/listener.py, docs/email.md).
+PARLEY_MAIL_LISTENER = {
+    "max_bytes": env.get_int("PARLEY_MAIL_MAX_BYTES", 25 * 1024 * 1024, minimum=1024),
+    "max_connections_per_ip": env.get_int("PARLEY_MAIL_MAX_CONNECTIONS_PER_IP", 10, minimum=1),
+    "messages_per_ip": env.get_rate("PARLEY_MAIL_RATE_PER_IP", "60/minute"),
+    "tls_cert": (env.get_str("PARLEY_MAIL_TLS_CERT") or "").strip(),
+    "tls_key": (env.get_str("PARLEY_MAIL_TLS_KEY") or "").strip(),
+}
+if bool(PARLEY_MAIL_LISTENER["tls_cert"]) != bool(PARLEY_MAIL_LISTENER["tls_key"]):
+    # One without the other would silently serve without STARTTLS.
+    raise ImproperlyConfigured("PARLEY_MAIL_TLS_CERT and PARLEY_MAIL_TLS_KEY go together: set both or neither")
 
 
 def _twilio() -> dict[str, str | None]:

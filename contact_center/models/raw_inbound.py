@@ -8,6 +8,7 @@ class RawInbound(models.Model):
     that became an entry is ``stored`` (with the entry); one that could not be (an unknown number, a
     sender that is not a phone number) is ``quarantined`` with the reason, for an admin to read in
     Django admin, and the provider is still told it was received, since sending it again cannot help.
+    Mail keeps its raw bytes here too (channels_adapters/email/inbound.py).
     """
 
     class State(models.TextChoices):
@@ -15,8 +16,12 @@ class RawInbound(models.Model):
         STORED = "stored", "Stored"
         QUARANTINED = "quarantined", "Quarantined"
 
-    source = models.CharField(max_length=32)  # which webhook: "twilio-sms"
-    fields = models.JSONField()  # the request's form fields, as sent
+    source = models.CharField(max_length=32)  # which webhook or path: "twilio-sms", "email"
+    fields = models.JSONField()  # the request's form fields, as sent; for mail, its recipient and path
+    # A mail's bytes exactly as they arrived, and their sha256: the same bytes delivered again (a retry,
+    # a second path) are recognised before anything is parsed.
+    raw = models.BinaryField(null=True, blank=True, editable=False)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
     error = models.TextField(blank=True)
     entry = models.ForeignKey("contact_center.TimelineEntry", null=True, blank=True, on_delete=models.SET_NULL)

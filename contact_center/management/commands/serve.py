@@ -3,6 +3,7 @@
 manage.py serve                       # web + websockets + outbox worker (the embedded default)
 manage.py serve --roles web --port 8001
 manage.py serve --roles worker
+manage.py serve --roles mail --mail-host 0.0.0.0 --mail-port 25   # the SMTP listener (docs/email.md)
 """
 
 from __future__ import annotations
@@ -16,23 +17,32 @@ from django.core.management.base import BaseCommand, CommandError
 
 logger = logging.getLogger("parley.serve")
 
-ROLES = {"web", "worker"}
+ROLES = {"web", "worker", "mail"}
 
 
 class Command(BaseCommand):
-    help = "Serve Parley (web and websockets through daphne, and the outbox worker)."
+    help = "Serve Parley (web and websockets through daphne, the outbox worker, the mail listener)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--roles", default="web,worker", help="comma-separated: web, worker (default: both)")
+        parser.add_argument(
+            "--roles", default="web,worker", help="comma-separated: web, worker, mail (default: web,worker)"
+        )
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--mail-host", default="127.0.0.1", help="where the mail role listens")
+        parser.add_argument("--mail-port", type=int, default=2525)
+        parser.add_argument("--lmtp", action="store_true", help="the mail role speaks LMTP instead of SMTP")
         parser.add_argument("--demo-banner", action="store_true", help="print the demo URLs and login once ready")
 
-    def handle(self, *args, roles, host, port, demo_banner, **options):
+    def handle(self, *args, roles, host, port, mail_host, mail_port, lmtp, demo_banner, **options):
         chosen = {r.strip() for r in roles.split(",") if r.strip()}
         if not chosen or chosen - ROLES:
             raise CommandError(f"--roles takes a comma-separated subset of {sorted(ROLES)}, not {roles!r}")
         self._checkpoint_sqlite_in_the_background()
+        # Bound here, before anything serves, so a port in use or a bad certificate stops the process
+        # with its reason; it then serves on the event loop of the other roles.
+        self._mail = self._mail_listener(mail_host, mail_port, lmtp) if "mail" in chosen else None
+        self._mail_to = self._demo_mail_address() if self._mail and demo_banner else None
         if "web" in chosen:
             if demo_banner:
                 from contact_center.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAME
@@ -41,7 +51,21 @@ class Command(BaseCommand):
                 settings.PARLEY_DEMO_LOGIN = (DEMO_USERNAME, DEMO_PASSWORD)
             self._serve_web(host, port, with_worker="worker" in chosen, demo_banner=demo_banner)
         else:
-            self._serve_worker_only()
+            self._serve_without_web(with_worker="worker" in chosen)
+
+    def _mail_listener(self, host: str, port: int, lmtp: bool):
+        from channels_adapters.email.listener import ListenerError, MailListener
+
+        try:
+            return MailListener(host, port, lmtp=lmtp)
+        except ListenerError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def _demo_mail_address(self) -> str | None:
+        """The demo's email inbox, for the banner (read now: the ORM is not for the event loop)."""
+        from contact_center.models import Inbox
+
+        return Inbox.objects.filter(kind=Inbox.Kind.EMAIL).order_by("pk").values_list("address", flat=True).first()
 
     def _serve_web(self, host: str, port: int, *, with_worker: bool, demo_banner: bool):
         # daphne.server installs Twisted's asyncio reactor on import: import it before anything else
@@ -62,6 +86,8 @@ class Command(BaseCommand):
             self._tune_gc(gc_tuning, gc_stats_file)
             if with_worker:
                 reactor.callLater(0, lambda: asyncio.ensure_future(OutboxWorker().run_forever()))
+            if self._mail:
+                reactor.callLater(0, lambda: asyncio.ensure_future(self._mail.start()))
             reactor.callLater(0.5, lambda: self._announce(host, port, with_worker, demo_banner))
 
         interface = host.strip("[]")
@@ -120,8 +146,10 @@ class Command(BaseCommand):
 
     def _announce(self, host: str, port: int, with_worker: bool, demo_banner: bool):
         base = f"http://{host}:{port}"
-        roles = "web + worker" if with_worker else "web"
+        roles = " + ".join(["web"] + (["worker"] if with_worker else []) + (["mail"] if self._mail else []))
         self.stdout.write(f"Parley is serving ({roles}) on {base}", ending="\n")
+        if self._mail and not demo_banner:
+            self.stdout.write(f"Mail listener on {self._mail.url}", ending="\n")
         if demo_banner:
             from contact_center.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAME
 
@@ -130,11 +158,16 @@ class Command(BaseCommand):
                 f"  Demo site with the chat widget:  {base}/\n"
                 f"  Agent console:                   {base}/console/\n"
                 f"  Demo login:                      {DEMO_USERNAME} / {DEMO_PASSWORD}\n"
-                "\n  Press Ctrl+C to stop.\n"
+                + (f"  {self._mail_banner()}\n" if self._mail else "")
+                + "\n  Press Ctrl+C to stop.\n"
             )
         self.stdout.flush()
 
-    def _serve_worker_only(self):
+    def _mail_banner(self) -> str:
+        where = f"send to {self._mail_to}" if self._mail_to else "no email inbox yet: add one in Settings"
+        return f"Mail:                            {self._mail.url} ({where})"
+
+    def _serve_without_web(self, *, with_worker: bool):
         from contact_center.worker import OutboxWorker
 
         async def main():
@@ -142,8 +175,17 @@ class Command(BaseCommand):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-            self.stdout.write("Parley outbox worker running; Ctrl+C to stop.")
+            if self._mail:
+                await self._mail.start()
+                self.stdout.write(f"Parley mail listener on {self._mail.url}; Ctrl+C to stop.")
+            if with_worker:
+                self.stdout.write("Parley outbox worker running; Ctrl+C to stop.")
             self.stdout.flush()
-            await OutboxWorker().run_forever(stop)
+            if with_worker:
+                await OutboxWorker().run_forever(stop)
+            else:
+                await stop.wait()
+            if self._mail:
+                self._mail.close()
 
         asyncio.run(main())
