@@ -34,7 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--lmtp", action="store_true", help="the mail role speaks LMTP instead of SMTP")
         parser.add_argument("--demo-banner", action="store_true", help="print the demo URLs and login once ready")
 
-    def handle(self, *args, roles, host, port, mail_host, mail_port, lmtp, demo_banner, **options):
+    def handle(
+        self, *args, roles, host, port, demo_banner, mail_host="127.0.0.1", mail_port=2525, lmtp=False, **options
+    ):
         chosen = {r.strip() for r in roles.split(",") if r.strip()}
         if not chosen or chosen - ROLES:
             raise CommandError(f"--roles takes a comma-separated subset of {sorted(ROLES)}, not {roles!r}")
