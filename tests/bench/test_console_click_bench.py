@@ -23,7 +23,7 @@ def test_it_measures_this_tree_alone_unless_told():
     args = console_click.parse_args([])
     assert args.trees == {"current": ROOT}
     assert args.repeat == 15
-    assert args.cache == ["fresh", "revalidate"]
+    assert args.cache == ["fresh", "revalidate", "versioned"]
 
 
 def test_it_takes_trees_in_order_the_first_being_the_baseline():
@@ -107,7 +107,7 @@ def test_it_gives_each_tree_minus_the_baseline_with_an_interval():
 
 
 @pytest.mark.browser
-def test_it_measures_two_trees_in_both_cache_modes(tmp_path):
+def test_it_measures_two_trees_in_every_cache_mode(tmp_path):
     output = tmp_path / "console-click.json"
     result = subprocess.run(
         [
@@ -128,7 +128,7 @@ def test_it_measures_two_trees_in_both_cache_modes(tmp_path):
         assert tree["seed"]["code"] == str(ROOT / "contact_center" / "__init__.py")
         assert tree["server_log_tracebacks"] == 0
         by_mode = {(s["cache"], s["cold"]): s for s in tree["samples"]}
-        assert set(by_mode) == {("fresh", True), ("fresh", False), ("revalidate", True), ("revalidate", False)}
+        assert set(by_mode) == {(mode, cold) for mode in ("fresh", "revalidate", "versioned") for cold in (True, False)}
         for s in tree["samples"]:
             assert 0 < s["scripts_ms"] <= s["page_to_usable_ms"] and s["click_to_usable_ms"] > 0
             assert s["js_files"] > 0 and not s["page_errors"]
@@ -136,4 +136,6 @@ def test_it_measures_two_trees_in_both_cache_modes(tmp_path):
         assert by_mode["fresh", True]["js_over_network"] == by_mode["fresh", True]["js_files"]
         assert by_mode["fresh", False]["js_over_network"] == 0
         assert by_mode["revalidate", False]["js_over_network"] == by_mode["revalidate", False]["js_files"]
+        # Production's versioned URLs, cached for good: a returning browser asks for nothing.
+        assert by_mode["versioned", False]["js_over_network"] == 0
     assert "click to usable: b - a =" in result.stdout
