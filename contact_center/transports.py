@@ -57,6 +57,14 @@ class OutboundMessage:
     transport: str = ""
     # The entry's files, in upload order. Channels that cannot carry files send ``text_with_links``.
     attachments: tuple[OutboundAttachment, ...] = ()
+    # What an email reply needs to thread in the customer's mail client: the Message-ID of the newest
+    # mail the customer sent in this conversation (In-Reply-To) and that mail's References followed by
+    # its Message-ID (References). Empty when the conversation holds no mail.
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    # An email Parley composed on its own (a transcript): it carries its own subject and is no reply,
+    # so it gets neither "Re:" nor the thread headers.
+    standalone: bool = False
 
     def text_with_links(self, files: tuple[OutboundAttachment, ...] | None = None) -> str:
         """``body`` followed by one line per file of ``files`` (all of them by default): its name and

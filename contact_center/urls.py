@@ -1,7 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from contact_center.views import composer, console, exports, files, security, settings, settings_admin, site
+from contact_center.views import (
+    composer,
+    console,
+    exports,
+    files,
+    security,
+    settings,
+    settings_admin,
+    settings_quarantine,
+    site,
+)
 
 urlpatterns = [
     path("", site.demo, name="demo"),
@@ -20,6 +30,14 @@ urlpatterns = [
     path("console/settings/agents/<int:agent_id>/", settings_admin.agent, name="settings-agent-edit"),
     path("console/settings/teams/", settings_admin.teams, name="settings-teams"),
     path("console/settings/teams/<int:team_id>/", settings_admin.team, name="settings-team-edit"),
+    path("console/settings/quarantine/", settings_quarantine.quarantine, name="settings-quarantine"),
+    path(
+        "console/settings/quarantine/<int:row_id>/download/",
+        settings_quarantine.download,
+        name="quarantine-download",
+    ),
+    path("console/settings/quarantine/<int:row_id>/retry/", settings_quarantine.retry, name="quarantine-retry"),
+    path("console/settings/quarantine/<int:row_id>/discard/", settings_quarantine.discard, name="quarantine-discard"),
     path("console/settings/security/", security.security_page, name="settings-security"),
     path("console/settings/security/two-factor/", security.two_factor_setup, name="two-factor-setup"),
     path(

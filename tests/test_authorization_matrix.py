@@ -50,6 +50,7 @@ from contact_center.models import (
     Attachment,
     Conversation,
     Customer,
+    RawInbound,
     SavedView,
     TimelineEntry,
 )
@@ -182,6 +183,23 @@ def at(path_of: Callable[[World, str | None], str], data: dict | None = None):
 
 def fixed(path: str, data: dict | None = None):
     return at(lambda w, target: path, data)
+
+
+def quarantined(action: str):
+    """A mail to an address no inbox has, quarantined afresh for each request (a discard deletes it)."""
+
+    def path(w, target):
+        row = RawInbound.objects.create(
+            source="email",
+            fields={"recipient": "nobody@shop.example", "via": "pipe"},
+            raw=b"From: vera@home.example\r\nTo: nobody@shop.example\r\n\r\nHello\r\n",
+            sha256="0" * 64,
+            state=RawInbound.State.QUARANTINED,
+            error="no email inbox has the address 'nobody@shop.example'",
+        )
+        return f"/console/settings/quarantine/{row.pk}/{action}/"
+
+    return at(path)
 
 
 @dataclass(frozen=True)
@@ -423,6 +441,10 @@ RULES: dict[str, Rule] = {
         ("GET", "POST"),
         marker=lambda w, t: LABEL_MARKER,
     ),
+    "settings-quarantine": Rule("admins only", admins, fixed("/console/settings/quarantine/")),
+    "quarantine-download": Rule("admins only", admins, quarantined("download")),
+    "quarantine-retry": Rule("admins only", admins, quarantined("retry"), ("POST",), ok_statuses=(302,)),
+    "quarantine-discard": Rule("admins only", admins, quarantined("discard"), ("GET", "POST"), ok_statuses=(200, 302)),
     "settings-inboxes": Rule(
         "admins only", admins, fixed("/console/settings/inboxes/", {}), ("GET", "POST"), marker=inbox_marker
     ),

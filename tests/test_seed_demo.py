@@ -38,7 +38,7 @@ def test_it_keeps_the_canned_responses_as_they_are_when_run_again():
 
 
 # What the docs send an admin to Django admin for: inboxes as a fallback to Settings (console.md), raw
-# JSON of inboxes and agents, quarantined texts (configuration.md, "SMS"), articles (widget.md).
+# JSON of inboxes and agents, articles (widget.md).
 ADMIN_PAGES = [
     "/admin/",
     "/admin/contact_center/inbox/add/",

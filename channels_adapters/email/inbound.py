@@ -16,6 +16,7 @@ someone else opens a conversation of their own. Without a match a mail opens a n
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -23,9 +24,12 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
+from channels_adapters.email import noise
 from channels_adapters.email.parse import ParsedEmail, parse
 from contact_center.actions.inbound import do_receive_inbound
+from contact_center.actions.outbox import do_record_provider_status
 from contact_center.lib.envelope import InboundEnvelope, Sender
 from contact_center.models import Delivery, Inbox, RawInbound, TimelineEntry
 
@@ -58,17 +62,80 @@ def receive_email(raw: bytes, recipient: str, *, via: str = "pipe") -> RawInboun
     if earlier is not None:
         return earlier
     row = RawInbound.objects.create(source=SOURCE, fields={"recipient": recipient, "via": via}, raw=raw, sha256=digest)
+    return _place(row)
+
+
+def retry_quarantined(row: RawInbound) -> RawInbound:
+    """Parse and place a quarantined mail's stored bytes again, for its recipient, once whatever stopped
+    it is fixed (Console -> Settings -> Quarantine: the inbox now exists). Updates and returns the SAME
+    row: ``stored`` with its entry, or still ``quarantined`` with the new reason. ``receive_email`` would
+    answer the same bytes with this very row, so the retry skips that check. A row that is no longer
+    quarantined (a second click, a concurrent retry) is returned as it is; one that is not mail raises
+    ``ValueError``."""
+    if row.source != SOURCE:
+        raise ValueError(f"RawInbound #{row.pk} is {row.source!r}, not mail")
+    row.refresh_from_db()
+    if row.state != RawInbound.State.QUARANTINED:
+        return row
+    return _place(row)
+
+
+def _place(row: RawInbound) -> RawInbound:
+    """Parse the row's stored bytes and place them for its recipient; the row, stored or quarantined."""
+    raw = bytes(row.raw)  # a memoryview when read back from the database
     mail = parse(raw)
+    if (bounce := record_bounce(row, mail)) is not None:
+        return bounce
     try:
-        envelope = _envelope(mail, recipient, digest)
+        envelope = _envelope(mail, row.fields["recipient"], row.sha256)
         result = do_receive_inbound(envelope)
     except ValidationError as exc:
         return _quarantine(row, "; ".join(exc.messages))
     except Inbox.DoesNotExist:
         return _quarantine(row, "the inbox no longer exists")
-    row.state, row.entry = RawInbound.State.STORED, result.entry
-    row.save(update_fields=["state", "entry"])
+    row.state, row.entry, row.error = RawInbound.State.STORED, result.entry, ""
+    row.save(update_fields=["state", "entry", "error"])
+    # An acknowledgement email ("we got your message", issue 13 point 8), when Parley sends one, goes
+    # here: for a new conversation only, never for mail with ``mail.auto`` set (an auto-reply, a bounce,
+    # list mail: answering robots is how mail loops start), and rate-limited per sender.
     return row
+
+
+def record_bounce(row: RawInbound, mail: ParsedEmail) -> RawInbound | None:
+    """A bounce of an email Parley sent: mark that email's entry failed with the bounce's reason and
+    store ``row`` without an entry of its own (the failure shows on the reply it is about; the bounce
+    stays in ``row``). None when ``mail`` is no bounce, or names no email of ours: it is placed like
+    any other mail then (marked ``auto``).
+
+    Whatever address it came to: bounces go to the envelope sender (``PARLEY_MAIL_FROM``), which
+    need not be an inbox's. Knowing one of our Message-IDs (a random key) takes having received that
+    email, so only its recipients, or their mail systems, can fail it."""
+    delivery = bounced_delivery(mail)
+    if delivery is None:
+        return None
+    # By the delivery's own id once the worker recorded the send; before that (a bounce quicker than
+    # the worker's commit) by the id the bounce names, kept and applied when the worker records it.
+    message_id = delivery.provider_message_id or mail.bounce_of
+    reason = f"bounced: {mail.bounce_reason}" if mail.bounce_reason else "bounced (no reason given)"
+    do_record_provider_status(delivery.transport, message_id, TimelineEntry.DeliveryStatus.FAILED, reason)
+    row.state, row.error = RawInbound.State.STORED, ""
+    row.fields = {**row.fields, "bounce_of": mail.bounce_of, "delivery": delivery.pk}
+    row.save(update_fields=["state", "error", "fields"])
+    logger.info("mail #%s: a bounce of delivery #%s (%s)", row.pk, delivery.pk, reason)
+    return row
+
+
+def bounced_delivery(mail: ParsedEmail) -> Delivery | None:
+    """The delivery of the email ``mail`` bounces, if it is a bounce and names one of ours: by the key
+    in our Message-ID, or by the Message-ID recorded when it was sent."""
+    if mail.auto != noise.BOUNCE or not mail.bounce_of:
+        return None
+    ours = Q(transport=SOURCE, provider_message_id=mail.bounce_of)
+    own = _OWN_ID.match(mail.bounce_of)
+    if own:
+        with contextlib.suppress(ValueError):
+            ours |= Q(idempotency_key=uuid.UUID(own.group(1)))
+    return Delivery.objects.filter(ours).first()
 
 
 def _quarantine(row: RawInbound, reason: str) -> RawInbound:

@@ -21,7 +21,7 @@ from datetime import timedelta
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, JSONField, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from contact_center.actions.events import notify_on_commit
@@ -97,9 +97,11 @@ def claim_due_deliveries(worker: str, limit: int = 20) -> list[int]:
 
 
 def load_outbound(delivery_id: int) -> OutboundMessage:
-    delivery = Delivery.objects.select_related(
-        "entry__author", "entry__conversation__inbox", "entry__conversation__identity"
-    ).get(pk=delivery_id)
+    delivery = (
+        Delivery.objects.select_related("entry__author", "entry__conversation__inbox", "entry__conversation__identity")
+        .annotate(replied_mail=_newest_mail_payload())
+        .get(pk=delivery_id)
+    )
     entry = delivery.entry
     conversation = entry.conversation
     inbox = conversation.inbox
@@ -116,10 +118,12 @@ def load_outbound(delivery_id: int) -> OutboundMessage:
         to_kind, to_value = via.get("kind"), via.get("value")
         inbox = Inbox.objects.filter(pk=via.get("inbox")).first() or inbox
     mail = entry.payload.get("email")
-    if isinstance(mail, dict):
+    standalone = isinstance(mail, dict)
+    if standalone:
         # An email composed by Parley (a transcript): its own recipient, subject and text.
         to_kind, to_value = "email", mail.get("to")
         subject, body = mail.get("subject") or subject, mail.get("body") or body
+    in_reply_to, references = (None, ()) if standalone else _thread_ids(delivery.replied_mail)
     return OutboundMessage(
         delivery_id=delivery.pk,
         idempotency_key=str(delivery.idempotency_key),
@@ -140,7 +144,42 @@ def load_outbound(delivery_id: int) -> OutboundMessage:
         public_entry=payloads.entry_for_visitor(entry) if entry.public_seq is not None else {},
         transport=delivery.transport,
         attachments=_outbound_attachments(entry),
+        in_reply_to=in_reply_to,
+        references=references,
+        standalone=standalone,
     )
+
+
+def _newest_mail_payload() -> Subquery:
+    """The payload of the newest mail the customer sent in the delivery's conversation, in the same
+    query as the delivery (the outbox loads each message in one). A mail's entry is known by its
+    ``external_id``, which is its Message-ID (channels_adapters/email/inbound.py); a mail without one
+    ("sha256:...") cannot be replied to, and other channels' ids never start with "<"."""
+    newest = (
+        TimelineEntry.objects.filter(
+            conversation_id=OuterRef("entry__conversation_id"),
+            direction=TimelineEntry.Direction.IN,
+            kind=TimelineEntry.Kind.MESSAGE,
+            external_id__startswith="<",
+        )
+        .order_by("-seq")
+        .values("payload")[:1]
+    )
+    return Subquery(newest, output_field=JSONField())
+
+
+def _thread_ids(payload) -> tuple[str | None, tuple[str, ...]]:
+    """(In-Reply-To, References) of a reply to the mail whose entry payload is ``payload``: its
+    Message-ID, and its own References (or, lacking them, its In-Reply-To) followed by its Message-ID,
+    as RFC 5322 section 3.6.4 builds them. The transport checks and shortens them."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("message_id"), str):
+        return None, ()
+    message_id = payload["message_id"]
+    parents = payload.get("references") or [payload.get("in_reply_to")]
+    if not isinstance(parents, list):
+        parents = []
+    chain = dict.fromkeys(ref for ref in parents if isinstance(ref, str) and ref and ref != message_id)
+    return message_id, (*chain, message_id)
 
 
 def _outbound_attachments(entry: TimelineEntry) -> tuple[OutboundAttachment, ...]:

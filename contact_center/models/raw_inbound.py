@@ -7,7 +7,8 @@ class RawInbound(models.Model):
     An adapter writes the row first, then parses it into an envelope for ``do_receive_inbound``: a row
     that became an entry is ``stored`` (with the entry); one that could not be (an unknown number, a
     sender that is not a phone number) is ``quarantined`` with the reason, for an admin to read in
-    Django admin, and the provider is still told it was received, since sending it again cannot help.
+    Console -> Settings -> Quarantine (retry, download, discard), and the provider is still told it was
+    received, since sending it again cannot help.
     Mail keeps its raw bytes here too (channels_adapters/email/inbound.py).
     """
 

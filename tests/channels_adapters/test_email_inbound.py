@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 
 from channels_adapters.email.inbound import receive_email
+from channels_adapters.email.parse import parse
+from channels_adapters.email.transport import message_id
+from contact_center.actions.outbox import claim_due_deliveries, do_mark_sent
 from contact_center.actions.replies import do_send_reply
-from contact_center.models import Conversation, Delivery, Inbox, RawInbound, TimelineEntry
+from contact_center.models import Conversation, Customer, Delivery, Inbox, RawInbound, TimelineEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +160,115 @@ def test_the_pipe_command_exits_as_an_mta_expects(tmp_path):
     assert (stored.returncode, quarantined.returncode, usage.returncode) == (0, 0, 64)
     assert b"stored as entry" in stored.stdout
     assert b"quarantined" in quarantined.stderr
+
+
+# Bounces (issue 13 point 8): a bounce of our own email fails that email, and opens nothing.
+
+
+def our_reply(alice) -> tuple[TimelineEntry, str]:
+    """Alice's answer to Vera's mail, and the Message-ID the email transport gives it."""
+    first = entry_of(receive_email(mail("thread-01-vera-gmail-question.eml"), SUPPORT))
+    reply = do_send_reply(alice, first.conversation_id, "A new lid is on its way.")
+    return reply, message_id(str(Delivery.objects.get(entry=reply).idempotency_key), SUPPORT)
+
+
+def sent(reply: TimelineEntry, our_id: str) -> None:
+    """What an outbox worker records once the SMTP server took the email."""
+    [delivery_id] = claim_due_deliveries("test-worker")
+    assert delivery_id == reply.delivery.pk
+    assert do_mark_sent(delivery_id, "test-worker", our_id)
+
+
+def bounce_of(fixture: str, our_id: str) -> bytes:
+    """A DSN from the corpus, returned for our email: the id it names is ours."""
+    corpus_id = parse(mail(fixture)).bounce_of
+    assert corpus_id, f"{fixture} names no returned Message-ID"
+    return mail(fixture).replace(corpus_id.encode(), our_id.encode())
+
+
+@pytest.mark.parametrize(
+    ("fixture", "reason"),
+    [
+        ("bounce-postfix-dsn.eml", "bounced: 550 5.1.1 <vera@home-old.example>: Recipient address rejected"),
+        ("bounce-exchange-ndr.eml", "bounced: 550 5.1.10 RESOLVER.ADR.RecipientNotFound"),
+        ("bounce-gmail-dsn.eml", "bounced: 550-5.1.1 The email account that you tried to reach does not exist."),
+        # An old MTA's plain-text bounce: the message it returns is found, no reason the parser can read.
+        ("bounce-mailer-daemon-plain.eml", "bounced (no reason given)"),
+    ],
+)
+def test_a_bounce_of_our_reply_marks_it_failed_with_the_reason_and_opens_nothing(
+    support, alice, published, django_capture_on_commit_callbacks, fixture, reason
+):
+    reply, our_id = our_reply(alice)
+    sent(reply, our_id)
+    customers, conversations = Customer.objects.count(), Conversation.objects.count()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        row = receive_email(bounce_of(fixture, our_id), SUPPORT)
+
+    reply.refresh_from_db()
+    assert reply.delivery_status == TimelineEntry.DeliveryStatus.FAILED
+    assert reply.delivery.last_error.startswith(reason)
+    # The consoles see it fail live.
+    [(event, _groups)] = [(e, g) for e, g in published if e["type"] == "entry.updated"]
+    assert (event["entry"]["id"], event["entry"]["delivery_status"]) == (reply.pk, "failed")
+    # Kept raw, with no entry, customer or conversation of its own (no MAILER-DAEMON "customer").
+    assert (row.state, row.entry, row.error) == (RawInbound.State.STORED, None, "")
+    assert (row.fields["bounce_of"], row.fields["delivery"]) == (our_id, reply.delivery.pk)
+    assert (Customer.objects.count(), Conversation.objects.count()) == (customers, conversations)
+    assert reply.conversation.entries.count() == 2
+    # The same bounce again is the same row, and fails nothing twice.
+    assert receive_email(bounce_of(fixture, our_id), SUPPORT).pk == row.pk
+
+
+def test_a_bounce_quicker_than_the_worker_is_applied_when_the_send_is_recorded(support, alice):
+    reply, our_id = our_reply(alice)
+    [delivery_id] = claim_due_deliveries("test-worker")  # sending: the SMTP server took it, not recorded yet
+
+    receive_email(bounce_of("bounce-postfix-dsn.eml", our_id), SUPPORT)
+    reply.refresh_from_db()
+    assert reply.delivery_status == TimelineEntry.DeliveryStatus.QUEUED
+
+    do_mark_sent(delivery_id, "test-worker", our_id)
+    reply.refresh_from_db()
+    assert reply.delivery_status == TimelineEntry.DeliveryStatus.FAILED
+    assert "5.1.1" in reply.delivery.last_error
+
+
+def test_a_bounce_to_an_address_of_no_inbox_still_fails_our_reply(support, alice):
+    # Bounces go to the envelope sender, PARLEY_MAIL_FROM, which need not be an inbox's address.
+    reply, our_id = our_reply(alice)
+    sent(reply, our_id)
+
+    row = receive_email(bounce_of("bounce-exchange-ndr.eml", our_id), "bounces@shop.example")
+
+    reply.refresh_from_db()
+    assert (row.state, reply.delivery_status) == (RawInbound.State.STORED, TimelineEntry.DeliveryStatus.FAILED)
+
+
+def test_a_bounce_of_mail_that_is_not_ours_is_kept_as_an_automatic_entry(support, alice):
+    reply, our_id = our_reply(alice)
+    sent(reply, our_id)
+
+    # The corpus's DSN as it is: it names an id no delivery of ours has.
+    entry = entry_of(receive_email(mail("bounce-postfix-dsn.eml"), SUPPORT))
+
+    reply.refresh_from_db()
+    assert entry.payload["auto"] == "bounce"
+    assert reply.delivery_status == TimelineEntry.DeliveryStatus.SENT
+
+
+def test_a_reply_that_merely_quotes_our_message_id_fails_nothing(support, alice):
+    # Only a bounce fails an email: the customer's own reply names our id in In-Reply-To too.
+    reply, our_id = our_reply(alice)
+    sent(reply, our_id)
+    answer = (
+        "From: Vera Lind <vera@home.example>\r\nTo: support@shop.example\r\nSubject: Re: your order\r\n"
+        f"Message-ID: <answer-2@home.example>\r\nIn-Reply-To: {our_id}\r\n\r\nMessage-ID: {our_id}\r\n"
+    ).encode()
+
+    entry = entry_of(receive_email(answer, SUPPORT))
+
+    reply.refresh_from_db()
+    assert entry.conversation_id == reply.conversation_id
+    assert reply.delivery_status == TimelineEntry.DeliveryStatus.SENT

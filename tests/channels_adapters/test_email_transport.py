@@ -3,16 +3,22 @@ SMTP server on loopback."""
 
 from __future__ import annotations
 
+from email import message_from_bytes, policy
+from pathlib import Path
+
 import pytest
+from aiosmtplib.email import flatten_message
 from channels.db import database_sync_to_async
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from channels_adapters.email.transport import parse_smtp_url
-from contact_center.actions.offline import do_leave_offline_message
+from channels_adapters.email.inbound import receive_email
+from channels_adapters.email.transport import MAX_REFERENCES, build_email, parse_smtp_url
+from contact_center.actions.offline import do_leave_offline_message, do_send_transcript
+from contact_center.actions.outbox import load_outbound
 from contact_center.actions.replies import do_send_reply
-from contact_center.models import Delivery, TimelineEntry
-from contact_center.transports import get_transport
+from contact_center.models import Conversation, Delivery, Inbox, TimelineEntry
+from contact_center.transports import OutboundMessage, TransportError, get_transport
 from contact_center.worker import OutboxWorker
 from tests.support.live import free_port
 from tests.support.smtp import SmtpSink
@@ -129,3 +135,178 @@ def test_it_reads_smtp_urls():
 def test_it_refuses_malformed_smtp_urls(url):
     with pytest.raises(ImproperlyConfigured):
         parse_smtp_url(url)
+
+
+# Replies that thread in the customer's mail client (issue 13 point 9), and headers nobody can inject into.
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
+FIRST_MAIL = "<CAHx7qL2f9Vn3kQe8mZ1pT0wRj4sYb6u-ADx9cE=k2n@mail.gmail.com>"
+FOLLOWUP = "<CAHx7qL0b3Gm-Yt5sKx2dfN9Wq=R8pLhc1o7v4Q@mail.gmail.com>"
+# An id of ours the follow-up answers, as another install wrote it: carried along, whatever its shape.
+OUR_EARLIER = "<parley.c1042.e7Q2kfR9xw@shop.example>"
+
+
+@pytest.fixture
+def support(alice):
+    inbox = Inbox.objects.create(name="Shop Support", kind=Inbox.Kind.EMAIL, address=MAIL_FROM)
+    inbox.members.add(alice)
+    return inbox
+
+
+@pytest.fixture
+def veras_thread(support):
+    """Vera's question and her follow-up (which answers an email of ours and CCs Jonas), by email."""
+    first = receive_email((CORPUS / "thread-01-vera-gmail-question.eml").read_bytes(), MAIL_FROM)
+    receive_email((CORPUS / "thread-03-vera-followup-cc.eml").read_bytes(), MAIL_FROM)
+    return first.entry.conversation
+
+
+def outbound(**fields) -> OutboundMessage:
+    message = {
+        "delivery_id": 1,
+        "idempotency_key": "0b6f1e4c-3a52-4f0e-9d1c-5a7e2b8c9d10",
+        "inbox": {"name": "Shop Support"},
+        "conversation_id": 1,
+        "customer_id": 1,
+        "to_kind": "email",
+        "to_value": "vera@home.example",
+        "subject": "Order 10482 arrived damaged",
+        "body": "It ships tomorrow.",
+        "public_entry": {},
+    }
+    return OutboundMessage(**{**message, **fields})
+
+
+def on_the_wire(message: OutboundMessage) -> bytes:
+    """The bytes aiosmtplib sends for ``message`` (it writes them with its own policy, SMTP's)."""
+    return flatten_message(build_email(message, MAIL_FROM))
+
+
+async def test_it_threads_a_reply_under_the_customers_newest_mail(smtp, alice, veras_thread):
+    reply = await database_sync_to_async(do_send_reply)(alice, veras_thread.pk, "A new lid is on its way.")
+
+    await deliver_due()
+
+    [email] = smtp.wait_for(1)
+    delivery = await delivery_of(reply)
+    assert email["Subject"] == "Re: Order 10482 arrived damaged"
+    assert email["In-Reply-To"] == FOLLOWUP
+    # RFC 5322 3.6.4: the replied mail's References, then its own Message-ID.
+    assert email["References"].split() == [FIRST_MAIL, OUR_EARLIER, FOLLOWUP]
+    assert email["Message-ID"] == delivery.provider_message_id == f"<parley.{delivery.idempotency_key}@shop.example>"
+    assert smtp.envelopes == [(MAIL_FROM, ["vera@home.example"])]
+
+
+def test_it_reads_the_thread_ids_with_the_message_in_one_query(alice, veras_thread, django_assert_num_queries):
+    reply = do_send_reply(alice, veras_thread.pk, "A new lid is on its way.")
+    delivery = Delivery.objects.get(entry=reply)
+
+    with django_assert_num_queries(1):
+        message = load_outbound(delivery.pk)
+
+    assert (message.in_reply_to, message.references) == (FOLLOWUP, (FIRST_MAIL, OUR_EARLIER, FOLLOWUP))
+    assert not message.standalone
+
+
+def test_a_reply_in_a_conversation_without_mail_has_no_thread_headers(reply):
+    message = load_outbound(Delivery.objects.get(entry=reply).pk)
+    email = build_email(message, MAIL_FROM)
+
+    assert (message.in_reply_to, message.references) == (None, ())
+    assert email["In-Reply-To"] is None and email["References"] is None
+
+
+@pytest.mark.parametrize(
+    ("subject", "sent_as"),
+    [
+        ("Order 10482 arrived damaged", "Re: Order 10482 arrived damaged"),
+        ("Re: Order 10482 arrived damaged", "Re: Order 10482 arrived damaged"),
+        ("RE: Order 10482", "RE: Order 10482"),
+        ("re[2]: Order 10482", "re[2]: Order 10482"),
+        ("Return policy", "Re: Return policy"),
+        ("", "Your conversation with Shop Support"),
+    ],
+)
+def test_it_answers_under_the_conversations_subject_once_re(subject, sent_as):
+    assert build_email(outbound(subject=subject), MAIL_FROM)["Subject"] == sent_as
+
+
+def test_a_transcript_is_no_reply(reply):
+    transcript = do_send_transcript(reply.conversation.inbox_id, "vera", "vera@home.example")
+
+    message = load_outbound(Delivery.objects.get(entry=transcript).pk)
+
+    assert message.standalone
+    assert build_email(message, MAIL_FROM)["Subject"] == "Your conversation with Website"
+
+
+def test_a_transcript_keeps_its_own_subject_and_answers_no_mail():
+    transcript = outbound(subject="Your conversation of 3 May", standalone=True, in_reply_to=FOLLOWUP)
+
+    email = build_email(transcript, MAIL_FROM)
+
+    assert email["Subject"] == "Your conversation of 3 May"
+    assert email["In-Reply-To"] is None and email["References"] is None
+
+
+def test_it_keeps_the_first_and_the_newest_references_of_a_long_thread():
+    ids = tuple(f"<message-{n}@mail.example>" for n in range(30))
+
+    email = build_email(outbound(in_reply_to=ids[-1], references=ids), MAIL_FROM)
+
+    references = email["References"].split()
+    assert len(references) == MAX_REFERENCES == 20
+    assert references == [ids[0], *ids[-19:]]
+    assert email["In-Reply-To"] == ids[-1]
+
+
+def test_it_writes_long_message_ids_as_they_are_never_encoded():
+    # Exchange's ids run past a line's 78 characters; the email package would write them as RFC 2047
+    # encoded words, which no mail client reads as an id.
+    outlook = "<AM9PR07MB71714C2D1E0F3A5B6C7D8E9F0A1B2C3D4E5F6A7B8C9D@AM9PR07MB7171.eurprd07.prod.outlook.com>"
+
+    wire = on_the_wire(outbound(in_reply_to=outlook, references=(FIRST_MAIL, outlook)))
+
+    assert f"\r\nIn-Reply-To: {outlook}\r\n".encode() in wire
+    assert f"\r\nReferences: {FIRST_MAIL}\r\n {outlook}\r\n".encode() in wire
+    assert b"=?" not in wire.partition(b"\r\n\r\n")[0]
+
+
+@pytest.mark.parametrize("breaker", ["\r\n", "\n", "\r", "\x0b", "\x85", "\u2028"])
+def test_no_field_can_add_a_header(breaker):
+    hostile = outbound(
+        inbox={"name": f"Shop{breaker}Bcc: mallory@evil.example"},
+        subject=f"Order 10482{breaker}Bcc: mallory@evil.example",
+        in_reply_to=f"{FOLLOWUP}{breaker}Bcc: mallory@evil.example",
+        references=(f"{FIRST_MAIL}{breaker}Bcc: mallory@evil.example",),
+    )
+
+    wire = on_the_wire(hostile)
+    email = message_from_bytes(wire, policy=policy.default)
+
+    assert email["Bcc"] is None and b"\nBcc:" not in wire
+    assert email["Subject"] == "Re: Order 10482 Bcc: mallory@evil.example"
+    assert email["From"] == f'"Shop Bcc: mallory@evil.example" <{MAIL_FROM}>'
+    # An id that is no id is left out, not half-written.
+    assert (email["In-Reply-To"], email["References"]) == (None, None)
+
+
+def test_a_recipient_with_a_line_break_is_refused_for_good():
+    with pytest.raises(TransportError, match="not an email address") as refused:
+        build_email(outbound(to_value="vera@home.example\r\nBcc: mallory@evil.example"), MAIL_FROM)
+
+    assert refused.value.permanent
+
+
+async def test_a_hostile_subject_reaches_only_the_customer(smtp, alice, veras_thread):
+    await database_sync_to_async(Conversation.objects.filter(pk=veras_thread.pk).update)(
+        subject="Order\r\nBcc: mallory@evil.example"
+    )
+    await database_sync_to_async(do_send_reply)(alice, veras_thread.pk, "A new lid is on its way.")
+
+    await deliver_due()
+
+    [email] = smtp.wait_for(1)
+    assert smtp.envelopes == [(MAIL_FROM, ["vera@home.example"])]
+    assert email["Bcc"] is None
+    assert email["Subject"] == "Re: Order Bcc: mallory@evil.example"
