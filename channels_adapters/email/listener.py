@@ -185,12 +185,13 @@ class MailHandler:
             )
             return f"250 2.0.0 Kept as #{row.pk}"
         logger.info(
-            "mail for %s (%d bytes) from %s stored as raw #%s, entry #%s",
+            "mail for %s (%d bytes) from %s stored as raw #%s, %s",
             recipient,
             len(raw),
             client,
             row.pk,
-            row.entry_id,
+            # A bounce of our own mail is stored without an entry: it marked that reply failed.
+            f"entry #{row.entry_id}" if row.entry_id else "a bounce of our mail",
         )
         return f"250 2.0.0 Stored as #{row.pk}"
 

@@ -51,5 +51,6 @@ class Command(BaseCommand):
         if row.state == RawInbound.State.QUARANTINED:
             self.stderr.write(f"ingest_email: quarantined as #{row.pk}: {row.error}")
         else:
-            self.stdout.write(f"stored as entry #{row.entry_id}")
+            # A bounce of our own mail is stored without an entry: it marked that reply failed.
+            self.stdout.write(f"stored as entry #{row.entry_id}" if row.entry_id else f"stored as bounce #{row.pk}")
         sys.exit(EX_OK)
